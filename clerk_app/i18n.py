@@ -1,0 +1,95 @@
+"""One translation system for the whole application.
+
+Source strings are written in Chinese (zh_CN, the default language). Other languages are gettext
+``.po`` catalogues in ``resources/translations/<lang>/*.po`` (one file per subsystem, so that each
+area keeps its own), read with polib. The Qt side installs a QTranslator that asks this module,
+so Designer forms and code share the same catalogues.
+
+``_`` translates now; ``N_`` marks a module-level constant to be translated where it is shown.
+A test checks that every ``_("…")`` / ``N_("…")`` literal in the package has an English entry.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import polib
+
+from clerk_app.paths import resource
+
+DEFAULT_LANGUAGE = "zh_CN"
+LANGUAGES = {"zh_CN": "简体中文", "en": "English"}
+
+_lock = threading.Lock()
+_catalog: dict[str, str] = {}
+_plurals: dict[str, tuple[str, ...]] = {}
+_language = DEFAULT_LANGUAGE
+
+
+def normalise_language(lang: str | None) -> str:
+    """Map user input such as ``zh``, ``zh-CN``, ``en_US`` onto a shipped language."""
+    if not lang:
+        return DEFAULT_LANGUAGE
+    key = lang.replace("-", "_").split(".")[0]
+    if key in LANGUAGES:
+        return key
+    base = key.split("_")[0].lower()
+    if base == "zh":
+        return "zh_CN"
+    if base in LANGUAGES:
+        return base
+    raise ValueError(f"unsupported language {lang!r}; choose one of {', '.join(LANGUAGES)}")
+
+
+def load_catalog(lang: str) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    singles: dict[str, str] = {}
+    plurals: dict[str, tuple[str, ...]] = {}
+    folder = resource("translations", lang)
+    if not folder.is_dir():
+        return singles, plurals
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".po"):
+            continue
+        po = polib.pofile(entry.read_text(encoding="utf-8"))
+        for item in po.translated_entries():
+            if item.msgid_plural:
+                forms = tuple(item.msgstr_plural[k] for k in sorted(item.msgstr_plural))
+                plurals[item.msgid] = forms
+            else:
+                singles[item.msgid] = item.msgstr
+    return singles, plurals
+
+
+def set_language(lang: str | None) -> str:
+    """Switch the process to ``lang`` (zh_CN needs no catalogue: it is the source language)."""
+    global _language
+    chosen = normalise_language(lang)
+    singles, plurals = ({}, {}) if chosen == DEFAULT_LANGUAGE else load_catalog(chosen)
+    with _lock:
+        _catalog.clear()
+        _catalog.update(singles)
+        _plurals.clear()
+        _plurals.update(plurals)
+        _language = chosen
+    return chosen
+
+
+def language() -> str:
+    return _language
+
+
+def _(text: str) -> str:
+    """Translate ``text`` (a Chinese source string) into the current language."""
+    return _catalog.get(text) or text
+
+
+def N_(text: str) -> str:
+    """Mark ``text`` for translation without translating it now (module-level constants)."""
+    return text
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    forms = _plurals.get(singular)
+    if forms:
+        return forms[0] if n == 1 or len(forms) == 1 else forms[1]
+    return singular if n == 1 else plural
