@@ -27,6 +27,7 @@ from importlib.resources import as_file
 from xml.sax.saxutils import escape
 
 from reportlab.pdfbase import pdfmetrics, ttfonts
+from reportlab.pdfgen.canvas import Canvas
 
 from clerk_app.paths import resource
 
@@ -149,6 +150,21 @@ def markup(text: str, fonts: FontSet | None = None) -> str:
         else:
             out.append(f'<font name="{name}">{escaped}</font>')
     return "".join(out)
+
+
+def draw_string(canvas: Canvas, x: float, y: float, text: str, size: float, align: str = "left") -> None:
+    """Draw one line on a canvas with the same per-character fallback as :func:`markup`.
+
+    ``align`` is ``left``, ``right`` or ``centre`` relative to ``x`` (page numbers, reprint marks).
+    """
+    chain = register_fonts()
+    runs = list(_runs(text, chain))
+    width = sum(pdfmetrics.stringWidth(run, name, size) for name, run in runs)
+    start = {"left": x, "right": x - width, "centre": x - width / 2}[align]
+    for name, run in runs:
+        canvas.setFont(name, size)
+        canvas.drawString(start, y, run)
+        start += pdfmetrics.stringWidth(run, name, size)
 
 
 def has_glyphs(text: str) -> bool:

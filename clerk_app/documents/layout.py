@@ -35,7 +35,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from clerk_app.documents.fonts import BODY, FontSet, markup, register_fonts
+from clerk_app.documents.fonts import BODY, draw_string, markup, register_fonts
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN_TOP = 37 * mm
@@ -234,21 +234,17 @@ def receipt_section(title: str, text: str, styles: Styles) -> KeepTogether:
 PageHook = Callable[[Canvas, BaseDocTemplate], None]
 
 
-def _decorate(reprint: Reprint | None, fonts: FontSet) -> PageHook:
+def _decorate(reprint: Reprint | None) -> PageHook:
     def on_page(canvas: Canvas, doc: BaseDocTemplate) -> None:
         canvas.saveState()
-        canvas.setFont(fonts.names[1], 10.5)
-        canvas.drawCentredString(PAGE_WIDTH / 2, 20 * mm, f"— {doc.page} —")
+        draw_string(canvas, PAGE_WIDTH / 2, 20 * mm, f"— {doc.page} —", 10.5, "centre")
         if reprint is not None:
-            canvas.setFont(BODY, 12)
-            canvas.drawRightString(
-                PAGE_WIDTH - MARGIN_RIGHT, PAGE_HEIGHT - 22 * mm, f"副本（第{reprint.copy_no}次打印）"
-            )
+            mark = f"副本（第{reprint.copy_no}次打印）"
+            draw_string(canvas, PAGE_WIDTH - MARGIN_RIGHT, PAGE_HEIGHT - 22 * mm, mark, 12, "right")
             canvas.setFillColor(colors.Color(0.6, 0.6, 0.6, alpha=0.25))
-            canvas.setFont(BODY, 110)
             canvas.translate(PAGE_WIDTH / 2, PAGE_HEIGHT / 2)
             canvas.rotate(35)
-            canvas.drawCentredString(0, -40, "副 本")
+            draw_string(canvas, 0, -40, "副 本", 110, "centre")
         canvas.restoreState()
 
     return on_page
@@ -264,7 +260,7 @@ def build_a4(
     extra_hook: PageHook | None = None,
 ) -> bytes:
     """Lay ``story`` out on A4 pages and return the PDF bytes (deterministic for equal input)."""
-    fonts = register_fonts()
+    register_fonts()
     out = io.BytesIO()
     doc = BaseDocTemplate(
         out,
@@ -283,7 +279,7 @@ def build_a4(
     frame = Frame(
         MARGIN_LEFT, MARGIN_BOTTOM, FRAME_WIDTH, PAGE_HEIGHT - MARGIN_TOP - MARGIN_BOTTOM, id="body"
     )
-    decorate = _decorate(reprint, fonts)
+    decorate = _decorate(reprint)
 
     def on_page(canvas: Canvas, document: BaseDocTemplate) -> None:
         decorate(canvas, document)

@@ -16,6 +16,7 @@ from reportlab.platypus import Flowable, PageBreak, Spacer
 from clerk_app.documents.dto import (
     AcceptanceNotice,
     Applicant,
+    Clerk,
     CommitmentLetter,
     CorrectionNotice,
     DecisionKind,
@@ -94,6 +95,14 @@ def _materials(materials: Sequence[Material], styles: Styles) -> Flowable:
     return table(["序号", "材料名称", "形式", "份数", "备注"], rows, [0.08, 0.46, 0.14, 0.1, 0.22], styles)
 
 
+def _clerk_line(clerk: Clerk, templates: Templates, styles: Styles) -> Flowable:
+    parts = [f"经办人：{clerk.name}"]
+    if clerk.window:
+        parts.append(f"受理窗口：{clerk.window}")
+    parts.append(f"联系电话：{clerk.phone or templates.hall.contact_phone}")
+    return para("    ".join(parts), styles.plain)
+
+
 def _seal(templates: Templates, date_text: str, styles: Styles) -> Story:
     return [
         Spacer(1, 8 * mm),
@@ -169,8 +178,7 @@ def refusal_story(doc: RefusalNotice, templates: Templates, styles: Styles) -> S
     story.append(para(fill(wording.text("remedies"), values), styles.body))
     story.append(para(wording.text("returned_title"), styles.subtitle))
     story.append(_materials(doc.returned_materials, styles))
-    contact = f"经办人：{doc.clerk.name}    联系电话：{doc.clerk.phone or templates.hall.contact_phone}"
-    story.append(para(contact, styles.plain))
+    story.append(_clerk_line(doc.clerk, templates, styles))
     story.extend(_closing(wording, values, templates, cn_date(doc.issue_date), styles))
     return story
 
@@ -215,7 +223,7 @@ def tolerance_story(doc: ToleranceNotice, templates: Templates, styles: Styles) 
         table(["序号", "容缺材料", "提交形式", "补齐期限"], deferred, [0.08, 0.48, 0.2, 0.24], styles)
     )
     story.append(para("逾期后果：" + consequence, styles.body))
-    story.append(para(f"经办人：{doc.clerk.name}    联系电话：{doc.clerk.phone}", styles.plain))
+    story.append(_clerk_line(doc.clerk, templates, styles))
     story.extend(_closing(wording, values, templates, cn_date(doc.issue_date), styles))
     story.append(PageBreak())
     story.extend(title_block(wording.text("pledge_title"), doc.number, styles))
