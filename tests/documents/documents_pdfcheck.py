@@ -112,6 +112,7 @@ def zbar(png: Path) -> list[str]:
         pytest.skip("zbarimg not installed (apt-get install zbar-tools): QR codes cannot be decoded")
     result = subprocess.run(
         [exe, "--raw", "-q", "-Sdisable", "-Sqrcode.enable", str(png)],
+        check=False,  # zbarimg exits 4 when it finds no symbol: the test then sees no payload
         capture_output=True,
         text=True,
         timeout=120,

@@ -52,7 +52,7 @@ def test_unknown_placeholder_is_reported() -> None:
 
 def test_broken_override_is_reported(tmp_path: Path) -> None:
     (tmp_path / "documents.toml").write_text("[acceptance\n")
-    with pytest.raises(TemplateError, match="documents.toml"):
+    with pytest.raises(TemplateError, match=r"documents\.toml"):
         load_templates(tmp_path)
 
 
