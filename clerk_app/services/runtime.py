@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from clerk_app import settings as settings_mod
 from clerk_app.settings import AppPaths, Settings
@@ -53,17 +54,29 @@ def open_store(url: str, kind: str = "workstation") -> Store:
     engine = make_engine(url)
     migrate.upgrade(engine)
     device = ensure_device_id(engine, kind)
-    return Store(engine, device)
+    return Store(engine, device, role="central" if kind == "central" else "workstation")
+
+
+def open_central(url: str, local: Store) -> Store:
+    """The central store as this workstation writes to it: its changes carry this workstation's
+    device id and clock. Unreachable is not an error: the workstation starts offline and works
+    on its local store (the central schema is brought up to date once it is reached)."""
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(engine)
+    except OperationalError as exc:
+        log.warning("central store unreachable at start: %s", type(exc).__name__)
+    return Store(engine, local.device_id, local.clock, role="central")
 
 
 def open_runtime(paths: AppPaths, central_url: str | None = None) -> Runtime:
-    """Create or migrate both stores; raises StoreTooNewError for a store from a newer release."""
+    """Create or migrate the local store (StoreTooNewError for one from a newer release) and
+    attach the central store, online or not."""
     paths.ensure()
     current = settings_mod.load(paths.settings_file)
     url = central_url or current.central_url or sqlite_url(paths.embedded_central)
     local = open_store(sqlite_url(paths.local_store))
-    central = open_store(url, kind="central")
-    log.info(
-        "local store %s, central %s", paths.local_store, make_url(url).render_as_string(hide_password=True)
-    )
+    central = open_central(url, local)
+    shown = make_url(url).render_as_string(hide_password=True)
+    log.info("local store %s, central %s", paths.local_store, shown)
     return Runtime(paths, current, local, central, url)

@@ -11,6 +11,14 @@ tables; hard deletes of synced rows are refused too (rows are tombstoned with ``
 
 Pulling changes from the central store opens a unit of work with ``capture=False``: rows arrive
 with their own version and stamp and must not be echoed back.
+
+A store opened with ``role="central"`` captures the same changes into the central ``change_log``
+instead of an outbox, so that every write to a synced table on the central store (a pushed change
+or a direct write by an online service such as the queue's "call next") reaches the log that the
+workstations pull. The log entries of a transaction get their sequence numbers at the very end of
+the transaction, under the lock of the ``sync_counter`` row, so sequence order is commit order: a
+reader that sees entry ``n`` sees every entry below ``n``. Code applying changes itself in a
+``capture=False`` unit of work on the central store records them with ``record_change``.
 """
 
 from __future__ import annotations
@@ -23,17 +31,21 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, event, insert, inspect
+from sqlalchemy import Engine, event, insert, inspect, update
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from sqlalchemy.orm.attributes import get_history
 
 from clerk_app.domain.hlc import HybridClock
 from clerk_app.store.base import Base, SyncedMixin, is_synced
 from clerk_app.store.ids import new_id
-from clerk_app.store.models import OutboxEntry
+from clerk_app.store.models import ChangeLogEntry, OutboxEntry, SyncCounter
 
 _PENDING = "clerk_pending_capture"
 _CONTEXT = "clerk_capture_context"
+_LOG_PENDING = "clerk_pending_change_log"
+
+ROLE_WORKSTATION = "workstation"
+ROLE_CENTRAL = "central"
 
 
 class CaptureError(RuntimeError):
@@ -43,9 +55,10 @@ class CaptureError(RuntimeError):
 class CaptureContext:
     """Who stamps the changes: this device's id and its hybrid logical clock."""
 
-    def __init__(self, device_id: str, clock: HybridClock) -> None:
+    def __init__(self, device_id: str, clock: HybridClock, role: str = ROLE_WORKSTATION) -> None:
         self.device_id = device_id
         self.clock = clock
+        self.role = role
 
 
 def jsonable(value: Any) -> Any:
@@ -118,7 +131,86 @@ def _after_flush(session: Session, _ctx: Any) -> None:
     if not pending:
         return
     rows = [_outbox_row(obj, op, changed, base) for obj, op, changed, base in pending]
+    context: CaptureContext | None = session.info.get(_CONTEXT)
+    if context is not None and context.role == ROLE_CENTRAL:
+        for row in rows:
+            record_change(
+                session,
+                table_name=row["table_name"],
+                row_id=row["row_id"],
+                op=row["op"],
+                version=row["version"],
+                source=context.device_id,
+                changed=row["changed"],
+                payload=row["payload"],
+            )
+        return
     session.connection().execute(insert(OutboxEntry), rows)
+
+
+def record_change(
+    session: Session,
+    *,
+    table_name: str,
+    row_id: uuid.UUID,
+    op: str,
+    version: int,
+    source: str,
+    changed: list[str],
+    payload: dict[str, Any],
+) -> None:
+    """Queue one central change-log entry; it is written, numbered, when the session commits."""
+    session.info.setdefault(_LOG_PENDING, []).append(
+        {
+            "table_name": table_name,
+            "row_id": row_id,
+            "op": op,
+            "version": version,
+            "source": source,
+            "changed": changed,
+            "payload": payload,
+        }
+    )
+
+
+def pending_change_count(session: Session) -> int:
+    """How many change-log entries this session has queued (see ``discard_changes_from``)."""
+    return len(session.info.get(_LOG_PENDING, []))
+
+
+def discard_changes_from(session: Session, count: int) -> None:
+    """Forget the entries queued after the first ``count`` (their savepoint was rolled back)."""
+    pending = session.info.get(_LOG_PENDING)
+    if pending is not None:
+        del pending[count:]
+
+
+def _write_change_log(session: Session) -> None:
+    """``before_commit`` on a central store: number the queued entries in commit order."""
+    if session.info.get(_LOG_PENDING) or session.new or session.dirty:
+        session.flush()
+    entries: list[dict[str, Any]] = session.info.pop(_LOG_PENDING, [])
+    if not entries:
+        return
+    connection = session.connection()
+    # The row lock taken here is held until this transaction commits, a moment later; another
+    # writer blocks on it, so it gets higher numbers AND commits after us.
+    last = connection.execute(
+        update(SyncCounter)
+        .where(SyncCounter.name == "change_log")
+        .values(value=SyncCounter.value + len(entries))
+        .returning(SyncCounter.value)
+    ).scalar_one()
+    now = dt.datetime.now(dt.UTC)
+    first = last - len(entries) + 1
+    for offset, entry in enumerate(entries):
+        entry["seq"] = first + offset
+        entry["committed_at"] = now
+    connection.execute(insert(ChangeLogEntry), entries)
+
+
+def _drop_change_log(session: Session, *_args: Any) -> None:
+    session.info.pop(_LOG_PENDING, None)
 
 
 def _outbox_row(obj: Base, op: str, changed: list[str], base_version: int) -> dict[str, Any]:
@@ -179,21 +271,55 @@ class UnitOfWork:
     def flush(self) -> None:
         self.session.flush()
 
+    # A change made by one Core statement (``UPDATE … RETURNING`` that claims a row): the
+    # statement sets ``version = version + 1`` and ``hlc = uow.stamp()`` itself; the caller then
+    # loads the resulting row and records it here, in the same transaction.
+
+    def stamp(self) -> str:
+        """A fresh HLC stamp of this store's device for a statement-level change."""
+        if self._context is None:
+            raise CaptureError("stamp() needs a capturing unit of work")
+        return str(self._context.clock.now())
+
+    def record_statement_change(self, obj: Base, changed: list[str], base_version: int) -> None:
+        """Write the outbox entry of ``obj`` as changed by a Core statement of this transaction."""
+        if self._context is None:
+            return
+        row = _outbox_row(obj, "update", changed, base_version)
+        self.session.connection().execute(insert(OutboxEntry), [row])
+
 
 class Store:
     """One database (the local store, or the central one) and the units of work over it."""
 
-    def __init__(self, engine: Engine, device_id: str, clock: HybridClock | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        device_id: str,
+        clock: HybridClock | None = None,
+        *,
+        role: str = ROLE_WORKSTATION,
+    ) -> None:
+        if role not in (ROLE_WORKSTATION, ROLE_CENTRAL):
+            raise ValueError(f"unknown store role {role!r}")
         self.engine = engine
         self.device_id = device_id
+        self.role = role
         self.clock = clock or HybridClock(device_id)
         self._factory = sessionmaker(engine, expire_on_commit=False)
         event.listen(self._factory, "before_flush", _before_flush)
         event.listen(self._factory, "after_flush", _after_flush)
         event.listen(self._factory, "do_orm_execute", _refuse_bulk)
+        if role == ROLE_CENTRAL:
+            event.listen(self._factory, "before_commit", _write_change_log)
+            event.listen(self._factory, "after_rollback", _drop_change_log)
+
+    @property
+    def is_central(self) -> bool:
+        return self.role == ROLE_CENTRAL
 
     def unit_of_work(self, *, capture: bool = True) -> UnitOfWork:
-        context = CaptureContext(self.device_id, self.clock) if capture else None
+        context = CaptureContext(self.device_id, self.clock, self.role) if capture else None
         return UnitOfWork(self._factory, context)
 
     def run(self, action: Callable[[UnitOfWork], Any]) -> Any:

@@ -1,6 +1,7 @@
 """All mapped classes. Each area has its own module; import it here so that metadata and
 Alembic see every table. Areas added by later work go in their own module below."""
 
+from clerk_app.store.models import queue  # noqa: F401 - registers the queue tables
 from clerk_app.store.models.core import (
     AuditEntry,
     Department,
@@ -13,15 +14,27 @@ from clerk_app.store.models.core import (
     User,
     Window,
 )
+from clerk_app.store.models.sync import (
+    ChangeLogEntry,
+    PushLedgerEntry,
+    SyncCounter,
+    SyncDevice,
+    SyncRejection,
+)
 
 __all__ = [
     "AuditEntry",
+    "ChangeLogEntry",
     "Department",
     "Device",
     "Hall",
     "LoginThrottle",
     "OutboxEntry",
+    "PushLedgerEntry",
     "Setting",
+    "SyncCounter",
+    "SyncDevice",
+    "SyncRejection",
     "SyncState",
     "User",
     "Window",

@@ -1,0 +1,505 @@
+"""The central side of sync: apply a pushed batch, read the change log, snapshots, device facts.
+
+Everything here runs against a ``Store`` opened with ``role="central"``: the change-log entries a
+batch records are numbered in commit order when its transaction commits (``clerk_app.store.uow``).
+
+Applying a batch is one transaction: earlier processed entries (by ``(device, seq)`` in the push
+ledger) are answered from the ledger and change nothing; new entries are decided by their table's
+policy, written with a few set-based statements per table, logged, and recorded in the ledger with
+their result. If the database refuses a statement (a grant or row-level-security policy, a
+constraint), the batch is redone entry by entry under savepoints and the refused entry is recorded
+as rejected (reason ``denied``) instead of blocking the device's outbox forever.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from clerk_app.store.engine import is_sqlite
+from clerk_app.store.ids import new_id
+from clerk_app.store.models import ChangeLogEntry, PushLedgerEntry, SyncCounter, SyncDevice, SyncRejection
+from clerk_app.store.uow import (
+    Store,
+    discard_changes_from,
+    jsonable,
+    pending_change_count,
+    record_change,
+)
+from clerk_app.sync.codec import known_table, synced_table, synced_tables, table_order
+from clerk_app.sync.policies import REASON_CONFLICT, REASON_DENIED, Decision, policy_for
+from clerk_app.sync.protocol import (
+    RESULT_REJECTED,
+    SCHEMA_VERSION,
+    SUPPORTED_BEHIND,
+    CentralTooOld,
+    Change,
+    ChangePage,
+    EntryResult,
+    PushEntry,
+    PushResult,
+    Snapshot,
+    UpgradeRequired,
+)
+
+CHUNK = 500
+Key = tuple[str, uuid.UUID]
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInfo:
+    schema_version: int
+    server_time: dt.datetime
+    high_water: int
+    pruned_through: int
+
+
+def _counter(conn: Connection | Session, name: str) -> int:
+    value = conn.execute(select(SyncCounter.value).where(SyncCounter.name == name)).scalar()
+    return int(value or 0)
+
+
+def _server_now(conn: Connection | Session) -> dt.datetime:
+    bind = conn.get_bind() if isinstance(conn, Session) else conn
+    if bind.dialect.name == "postgresql":
+        value = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
+        assert isinstance(value, dt.datetime)
+        return value.astimezone(dt.UTC)
+    return dt.datetime.now(dt.UTC)
+
+
+def server_info(central: Store) -> ServerInfo:
+    with central.engine.connect() as conn:
+        return ServerInfo(
+            _counter(conn, "schema"),
+            _server_now(conn),
+            _counter(conn, "change_log"),
+            _counter(conn, "pruned_through"),
+        )
+
+
+def check_schema(device_version: int, central_version: int) -> None:
+    """A device may be up to ``SUPPORTED_BEHIND`` versions behind; never ahead of central."""
+    if device_version < central_version - SUPPORTED_BEHIND:
+        raise UpgradeRequired(device_version, central_version)
+    if device_version > central_version:
+        raise CentralTooOld(device_version, central_version)
+
+
+# --- push ---------------------------------------------------------------------------------
+
+
+def apply_push(
+    central: Store, device_id: str, entries: Sequence[PushEntry], *, schema_version: int = SCHEMA_VERSION
+) -> PushResult:
+    """Apply one batch of ``device_id``'s outbox entries (in seq order) in one transaction."""
+    if not central.is_central:
+        raise ValueError("apply_push needs the central store (role='central')")
+    ordered = sorted(entries, key=lambda e: e.seq)
+    try:
+        return _apply(central, device_id, ordered, schema_version, careful=False)
+    except OperationalError:
+        raise  # connection trouble: the caller retries the whole batch later
+    except DBAPIError:
+        return _apply(central, device_id, ordered, schema_version, careful=True)
+
+
+def _apply(
+    central: Store, device_id: str, entries: list[PushEntry], schema_version: int, *, careful: bool
+) -> PushResult:
+    with central.unit_of_work(capture=False) as uow:
+        session = uow.session
+        if not is_sqlite(central.engine):
+            # one push at a time per device: a retry waits for a stale connection's transaction
+            session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:d))"), {"d": device_id})
+        check_schema(schema_version, _counter(session, "schema"))
+        replayed = _replays(session, device_id, [e.seq for e in entries])
+        fresh = [e for e in entries if e.seq not in replayed]
+        results: dict[int, EntryResult] = dict(replayed)
+        rows: dict[Key, dict[str, Any]] = {}
+        if careful:
+            for entry in fresh:
+                results[entry.seq] = _apply_one_carefully(session, central, device_id, entry, rows)
+        else:
+            batch = _Batch(session, central, device_id)
+            batch.load(entries)
+            for entry in fresh:
+                results[entry.seq] = batch.process(entry)
+            batch.write()
+            rows.update(batch.final_rows())
+        missing = [e for e in entries if (e.table_name, e.row_id) not in rows]
+        rows.update(_read_rows(session, [(e.table_name, e.row_id) for e in missing]))
+        if entries:
+            _touch_device(session, device_id, schema_version=schema_version, last_push_seq=entries[-1].seq)
+        uow.commit()
+    return PushResult(tuple(results[e.seq] for e in entries), rows)
+
+
+def _apply_one_carefully(
+    session: Session, central: Store, device_id: str, entry: PushEntry, rows: dict[Key, dict[str, Any]]
+) -> EntryResult:
+    mark = pending_change_count(session)
+    savepoint = session.begin_nested()
+    try:
+        batch = _Batch(session, central, device_id)
+        batch.load([entry])
+        result = batch.process(entry)
+        batch.write()
+        savepoint.commit()
+        rows.update(batch.final_rows())
+        return result
+    except OperationalError:
+        raise
+    except DBAPIError as exc:
+        savepoint.rollback()
+        discard_changes_from(session, mark)
+        batch = _Batch(session, central, device_id)
+        batch.load([entry])
+        detail = str(exc.orig).splitlines()[0][:500] if exc.orig is not None else str(exc)[:500]
+        result = batch.reject(entry, REASON_DENIED, detail)
+        batch.write()
+        rows.update(batch.final_rows())
+        return result
+
+
+def _replays(session: Session, device_id: str, seqs: list[int]) -> dict[int, EntryResult]:
+    out: dict[int, EntryResult] = {}
+    for start in range(0, len(seqs), CHUNK):
+        chunk = seqs[start : start + CHUNK]
+        stmt = select(
+            PushLedgerEntry.seq,
+            PushLedgerEntry.result,
+            PushLedgerEntry.reason,
+            PushLedgerEntry.central_version,
+        ).where(PushLedgerEntry.device_id == device_id, PushLedgerEntry.seq.in_(chunk))
+        for seq, result, reason, version in session.execute(stmt):
+            out[seq] = EntryResult(seq, result, reason, version, replayed=True)
+    return out
+
+
+def _read_rows(session: Session, keys: Iterable[Key]) -> dict[Key, dict[str, Any]]:
+    by_table: dict[str, list[uuid.UUID]] = {}
+    for table_name, row_id in keys:
+        if known_table(table_name):
+            by_table.setdefault(table_name, []).append(row_id)
+    out: dict[Key, dict[str, Any]] = {}
+    for table_name, ids in by_table.items():
+        info = synced_table(table_name)
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            for row in session.execute(select(info.table).where(info.table.c.id.in_(chunk))):
+                payload = info.encode(row)
+                out[(table_name, row.id)] = payload
+    return out
+
+
+class _Batch:
+    """The decisions of one batch, made in memory and written with set-based statements."""
+
+    def __init__(self, session: Session, central: Store, device_id: str) -> None:
+        self.session = session
+        self.central = central
+        self.device_id = device_id
+        self.state: dict[Key, dict[str, Any] | None] = {}
+        self.inserts: dict[Key, None] = {}
+        self.updates: dict[Key, None] = {}
+        self.ledger: list[dict[str, Any]] = []
+        self.rejections: list[dict[str, Any]] = []
+        #: row id -> (the device's version, the central version) of its last processed entry
+        self.chain: dict[uuid.UUID, tuple[int, int]] = {}
+        self.touched: dict[Key, None] = {}
+
+    def load(self, entries: Sequence[PushEntry]) -> None:
+        keys = {(e.table_name, e.row_id) for e in entries}
+        found = _read_rows(self.session, keys)
+        for key in keys:
+            self.state[key] = found.get(key)
+        ids = list({e.row_id for e in entries})
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            stmt = (
+                select(
+                    PushLedgerEntry.row_id,
+                    PushLedgerEntry.local_version,
+                    PushLedgerEntry.central_version,
+                )
+                .where(PushLedgerEntry.device_id == self.device_id, PushLedgerEntry.row_id.in_(chunk))
+                .order_by(PushLedgerEntry.seq)
+            )
+            for row_id, local_version, central_version in self.session.execute(stmt):
+                self.chain[row_id] = (local_version, central_version)
+
+    def read(self, table_name: str, row_id: uuid.UUID) -> dict[str, Any] | None:
+        key = (table_name, row_id)
+        if key not in self.state:
+            self.state[key] = _read_rows(self.session, [key]).get(key)
+        return self.state[key]
+
+    def _conflicting(self, entry: PushEntry, current: dict[str, Any]) -> frozenset[str]:
+        base = entry.base_version
+        link = self.chain.get(entry.row_id)
+        if link is not None and link[0] == entry.base_version:
+            base = link[1]  # the edit was made on top of this device's previous, already pushed edit
+        if int(current["version"]) <= base:
+            return frozenset()
+        stmt = select(ChangeLogEntry.changed).where(
+            ChangeLogEntry.row_id == entry.row_id,
+            ChangeLogEntry.version > base,
+            ChangeLogEntry.source != self.device_id,
+        )
+        fields: set[str] = set()
+        for changed in self.session.scalars(stmt):
+            fields.update(changed or [])
+        return frozenset(fields)
+
+    def process(self, entry: PushEntry) -> EntryResult:
+        if not known_table(entry.table_name):
+            return self.reject(entry, "unknown_table", entry.table_name)
+        key = (entry.table_name, entry.row_id)
+        current = self.read(*key)
+        conflicting = (
+            self._conflicting(entry, current) if entry.op != "insert" and current is not None else frozenset()
+        )
+        decision = policy_for(entry.table_name).decide(entry, current, conflicting, self.read)
+        central_version = int(current["version"]) if current is not None else 0
+        if decision.writes:
+            central_version = self._write_row(entry, current, decision.apply)
+        elif decision.reason == REASON_CONFLICT and current is not None:
+            # nothing merged: still move the central version past the device's, so that the
+            # device's later edits of this row are recognised as based on what it now gets back
+            central_version = self._write_row(entry, current, ())
+        if decision.rejected or decision.result == RESULT_REJECTED:
+            self._rejection(entry, decision, current)
+        return self._ledger(entry, decision.result, decision.reason, central_version)
+
+    def reject(self, entry: PushEntry, reason: str, detail: str) -> EntryResult:
+        decision = Decision(
+            RESULT_REJECTED, reason, rejected=entry.changed or tuple(entry.payload), detail=detail
+        )
+        current = self.read(entry.table_name, entry.row_id) if known_table(entry.table_name) else None
+        self._rejection(entry, decision, current)
+        version = int(current["version"]) if current is not None else 0
+        return self._ledger(entry, RESULT_REJECTED, reason, version)
+
+    def _write_row(self, entry: PushEntry, current: dict[str, Any] | None, keys: Sequence[str]) -> int:
+        key = (entry.table_name, entry.row_id)
+        info = synced_table(entry.table_name)
+        if current is None:
+            new = {k: v for k, v in entry.payload.items() if k in info.columns}
+            new["version"] = max(1, entry.version)
+            self.inserts[key] = None
+            op, changed = "insert", []
+        else:
+            new = dict(current)
+            for k in keys:
+                if k in info.columns:
+                    new[k] = entry.payload[k]
+            new["version"] = max(int(current["version"]) + 1, entry.version)
+            new["hlc"] = max(str(current["hlc"]), str(entry.payload.get("hlc", "")))
+            if key not in self.inserts:
+                self.updates[key] = None
+            op = entry.op if keys else "update"
+            changed = list(keys)
+        self.state[key] = new
+        self.touched[key] = None
+        record_change(
+            self.session,
+            table_name=entry.table_name,
+            row_id=entry.row_id,
+            op=op,
+            version=new["version"],
+            source=self.device_id,
+            changed=changed,
+            payload=new,
+        )
+        return int(new["version"])
+
+    def _rejection(self, entry: PushEntry, decision: Decision, current: dict[str, Any] | None) -> None:
+        fields = list(decision.rejected)
+        now = dt.datetime.now(dt.UTC)
+        row = {
+            "id": new_id(),
+            "origin": self.central.device_id,
+            "version": 1,
+            "hlc": str(self.central.clock.now()),
+            "deleted": False,
+            "device_id": self.device_id,
+            "entry_seq": entry.seq,
+            "table_name": entry.table_name,
+            "row_id": entry.row_id,
+            "reason": decision.reason,
+            "fields": fields,
+            "rejected_values": jsonable({k: entry.payload.get(k) for k in fields}),
+            "central_values": jsonable({k: current.get(k) for k in fields}) if current else {},
+            "detail": decision.detail,
+            "status": "open",
+            "resolved_by": "",
+            "resolved_at": None,
+            "created_at": now,
+        }
+        self.rejections.append(row)
+        record_change(
+            self.session,
+            table_name=SyncRejection.__tablename__,
+            row_id=row["id"],
+            op="insert",
+            version=1,
+            source=self.central.device_id,
+            changed=[],
+            payload=jsonable(row),
+        )
+
+    def _ledger(self, entry: PushEntry, result: str, reason: str, central_version: int) -> EntryResult:
+        self.chain[entry.row_id] = (entry.version, central_version)
+        self.touched[(entry.table_name, entry.row_id)] = None
+        self.ledger.append(
+            {
+                "device_id": self.device_id,
+                "seq": entry.seq,
+                "table_name": entry.table_name,
+                "row_id": entry.row_id,
+                "local_version": entry.version,
+                "central_version": central_version,
+                "result": result,
+                "reason": reason,
+                "applied_at": dt.datetime.now(dt.UTC),
+            }
+        )
+        return EntryResult(entry.seq, result, reason, central_version)
+
+    def write(self) -> None:
+        order = table_order()
+        inserts = sorted(self.inserts, key=lambda k: order.get(k[0], 0))
+        for table_name, keys in _group(inserts).items():
+            info = synced_table(table_name)
+            rows = [info.decode(self.state[(table_name, rid)] or {}) for rid in keys]
+            for shape in _by_shape(rows):
+                self.session.execute(insert(info.table), shape)
+        for table_name, keys in _group(sorted(self.updates, key=lambda k: order.get(k[0], 0))).items():
+            info = synced_table(table_name)
+            rows = [info.decode(self.state[(table_name, rid)] or {}) for rid in keys]
+            for shape in _by_shape(rows):
+                columns = [c for c in shape[0] if c != "id"]
+                stmt = (
+                    update(info.table)
+                    .where(info.table.c.id == bindparam("k_id"))
+                    .values({c: bindparam(f"p_{c}") for c in columns})
+                )
+                params = [{"k_id": r["id"], **{f"p_{c}": r[c] for c in columns}} for r in shape]
+                self.session.connection().execute(stmt, params)
+        if self.rejections:
+            self.session.execute(insert(SyncRejection), self.rejections)
+        if self.ledger:
+            self.session.execute(insert(PushLedgerEntry), self.ledger)
+        self.inserts.clear()
+        self.updates.clear()
+        self.rejections.clear()
+        self.ledger.clear()
+
+    def final_rows(self) -> dict[Key, dict[str, Any]]:
+        return {key: dict(self.state[key] or {}) for key in self.touched if self.state.get(key) is not None}
+
+
+def _group(keys: Iterable[Key]) -> dict[str, list[uuid.UUID]]:
+    out: dict[str, list[uuid.UUID]] = {}
+    for table_name, row_id in keys:
+        out.setdefault(table_name, []).append(row_id)
+    return out
+
+
+def _by_shape(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        shapes.setdefault(tuple(row), []).append(row)
+    return list(shapes.values())
+
+
+def _touch_device(session: Session, device_id: str, **values: Any) -> None:
+    now = dt.datetime.now(dt.UTC)
+    if "last_push_seq" in values:
+        values["last_push_at"] = now
+    values["last_seen_at"] = now
+    done = session.execute(
+        update(SyncDevice).where(SyncDevice.device_id == device_id).values(**values)
+    ).rowcount  # type: ignore[attr-defined]
+    if not done:
+        session.execute(insert(SyncDevice).values(device_id=device_id, **values))
+
+
+def report_device(central: Store, device_id: str, **values: Any) -> None:
+    """Record what a workstation reports after a round (cursor, waiting entries, clock skew)."""
+    with central.unit_of_work(capture=False) as uow:
+        _touch_device(uow.session, device_id, **values)
+        uow.commit()
+
+
+# --- pull ---------------------------------------------------------------------------------
+
+
+def read_changes(central: Store, after: int, limit: int = 1000) -> ChangePage:
+    """Change-log entries with ``seq > after`` in sequence order (= commit order), at most ``limit``."""
+    with central.engine.connect() as conn:
+        pruned = _counter(conn, "pruned_through")
+        high_water = _counter(conn, "change_log")
+        if after < pruned:
+            return ChangePage((), after, high_water, snapshot_required=True)
+        stmt = (
+            select(ChangeLogEntry.__table__)
+            .where(ChangeLogEntry.seq > after)
+            .order_by(ChangeLogEntry.seq)
+            .limit(limit)
+        )
+        changes = tuple(
+            Change(
+                r.seq,
+                r.table_name,
+                r.row_id,
+                r.op,
+                r.version,
+                r.source,
+                tuple(r.changed or ()),
+                dict(r.payload),
+            )
+            for r in conn.execute(stmt)
+        )
+    cursor = changes[-1].seq if changes else after
+    return ChangePage(changes, cursor, max(high_water, cursor))
+
+
+def read_snapshot(central: Store) -> Snapshot:
+    """Every synced row as of one consistent moment, and the sequence that moment corresponds to."""
+    engine = central.engine
+    options: dict[str, Any] = {} if is_sqlite(engine) else {"isolation_level": "REPEATABLE READ"}
+    with engine.connect().execution_options(**options) as conn, conn.begin():
+        high_water = _counter(conn, "change_log")
+        rows: dict[str, tuple[dict[str, Any], ...]] = {}
+        for info in synced_tables():
+            rows[info.name] = tuple(info.encode(r) for r in conn.execute(select(info.table)))
+    return Snapshot(rows, high_water)
+
+
+def prune_change_log(central: Store, older_than: dt.timedelta) -> int:
+    """Drop change-log entries committed before ``now - older_than``; pulls from a cursor below the
+    pruned point get a snapshot. Returns the number of entries removed."""
+    cutoff = dt.datetime.now(dt.UTC) - older_than
+    with central.unit_of_work(capture=False) as uow:
+        session = uow.session
+        last = session.scalar(
+            select(ChangeLogEntry.seq)
+            .where(ChangeLogEntry.committed_at < cutoff)
+            .order_by(ChangeLogEntry.seq.desc())
+            .limit(1)
+        )
+        if last is None:
+            return 0
+        removed = session.execute(delete(ChangeLogEntry).where(ChangeLogEntry.seq <= last)).rowcount  # type: ignore[attr-defined]
+        session.execute(update(SyncCounter).where(SyncCounter.name == "pruned_through").values(value=last))
+        uow.commit()
+        return int(removed)
