@@ -1,0 +1,199 @@
+"""The workstation's main window: navigation on the left, pages on the right, status bar below.
+
+Pages come from ``clerk_app.gui.pages.PAGES``, filtered by role. The status bar shows who is
+signed in, the window, the local store, the central store's reachability and the time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from clerk_app.gui.lock import IdleWatcher, LockDialog
+from clerk_app.gui.pages import PAGES, Page, PageContext
+from clerk_app.gui.pages.home import SHORTCUTS
+from clerk_app.i18n import _
+from clerk_app.security.roles import Role
+from clerk_app.services import system
+
+CENTRAL_PROBE_MS = 15_000
+
+
+class MainWindow(QMainWindow):
+    locked = Signal()
+    unlocked = Signal()
+
+    def __init__(self, ctx: PageContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.setObjectName("mainWindow")
+        self.setWindowTitle(_("政务服务窗口工作台 - {hall}").format(hall=ctx.session.hall_name))
+        self.pages: list[Page] = []
+        self.lock_dialog: LockDialog | None = None
+        self._build()
+        self._build_status_bar()
+        self._build_actions()
+        self.resize(1366, 768)
+
+    # --- layout ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        body = QWidget()
+        row = QHBoxLayout(body)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(self._sidebar())
+        self.stack = QStackedWidget()
+        self.stack.setObjectName("pageStack")
+        row.addWidget(self.stack, 1)
+        self.setCentralWidget(body)
+        role = self.ctx.session.role
+        for page_cls in PAGES:
+            if self._shows(page_cls, role):
+                self._add_page(page_cls(self.ctx))
+        self.nav.currentRowChanged.connect(self._switch)
+        self.nav.setCurrentRow(0)
+
+    @staticmethod
+    def _shows(page_cls: type[Page], role: Role) -> bool:
+        if role is Role.ADMIN:
+            from clerk_app.security.roles import Permission
+
+            return page_cls.permission in (None, Permission.ADMINISTER)
+        return page_cls.visible_to(role)
+
+    def _sidebar(self) -> QWidget:
+        side = QWidget()
+        side.setObjectName("brandBar")
+        side.setFixedWidth(220)
+        column = QVBoxLayout(side)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        title = QLabel(_("窗口工作台"))
+        title.setObjectName("brandTitle")
+        sub = QLabel(self.ctx.session.hall_name)
+        sub.setObjectName("brandSub")
+        sub.setWordWrap(True)
+        column.addWidget(title)
+        column.addWidget(sub)
+        self.nav = QListWidget()
+        self.nav.setObjectName("navList")
+        column.addWidget(self.nav, 1)
+        return side
+
+    def _add_page(self, page: Page) -> None:
+        self.pages.append(page)
+        self.stack.addWidget(page)
+        item = QListWidgetItem(_(page.title))
+        item.setData(Qt.ItemDataRole.UserRole, page.key)
+        self.nav.addItem(item)
+
+    def _switch(self, row: int) -> None:
+        if 0 <= row < len(self.pages):
+            self.stack.setCurrentIndex(row)
+            self.pages[row].activated()
+
+    def show_page(self, key: str) -> Page:
+        for row, page in enumerate(self.pages):
+            if page.key == key:
+                self.nav.setCurrentRow(row)
+                return page
+        raise KeyError(key)
+
+    # --- status bar -----------------------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        who = self.ctx.session
+        bar = self.statusBar()
+        where = _("{n} 号窗口").format(n=who.window_number) if who.window_number else _("后台")
+        self.user_label = QLabel(_("{name}（{role}）").format(name=who.display_name, role=who.role.label))
+        self.window_label = QLabel(where)
+        self.store_label = QLabel(_("本地库：正常"))
+        self.central_label = QLabel(_("中心库：检测中…"))
+        self.clock_label = QLabel()
+        for label in (self.user_label, self.window_label, self.store_label, self.central_label):
+            bar.addWidget(label)
+        bar.addPermanentWidget(self.clock_label)
+        self._tick()
+        self._clock = QTimer(self)
+        self._clock.timeout.connect(self._tick)
+        self._clock.start(1000)
+        self._probe = QTimer(self)
+        self._probe.timeout.connect(self.probe_central)
+        self._probe.start(CENTRAL_PROBE_MS)
+        self.probe_central()
+
+    def _tick(self) -> None:
+        self.clock_label.setText(dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S"))
+
+    def probe_central(self) -> None:
+        rt = self.ctx.runtime
+        self.ctx.tasks.db(lambda: system.central_reachable(rt), self._show_central)
+
+    def _show_central(self, online: bool) -> None:
+        embedded = self.ctx.runtime.central_is_embedded
+        if online:
+            text = _("中心库：在线（本机嵌入式）") if embedded else _("中心库：在线")
+        else:
+            text = _("中心库：离线，本机继续工作")
+        self.central_label.setText(text)
+        self.central_label.setObjectName("statusOnline" if online else "statusOffline")
+        self.central_label.style().unpolish(self.central_label)
+        self.central_label.style().polish(self.central_label)
+
+    # --- keyboard, lock -----------------------------------------------------------------------
+    def _build_actions(self) -> None:
+        for index in range(min(9, len(self.pages))):
+            action = QAction(self)
+            action.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
+            action.triggered.connect(lambda _checked=False, i=index: self.nav.setCurrentRow(i))
+            self.addAction(action)
+        lock = QAction(_("锁定工作台"), self)
+        lock.setShortcut(QKeySequence("Ctrl+L"))
+        lock.triggered.connect(self.lock)
+        self.addAction(lock)
+        help_action = QAction(self)
+        help_action.setShortcut(QKeySequence("F1"))
+        help_action.triggered.connect(self.show_shortcuts)
+        self.addAction(help_action)
+
+    def show_shortcuts(self) -> None:
+        lines = [f"{keys}\t{_(meaning)}" for keys, meaning in SHORTCUTS]
+        QMessageBox.information(self, _("快捷键"), "\n".join(lines))
+
+    def watch_idle(self, watcher: IdleWatcher) -> None:
+        self.idle_watcher = watcher
+        watcher.idle.connect(self.lock)
+
+    def lock(self) -> None:
+        if self.lock_dialog is not None:
+            return
+        ctx = self.ctx
+        ctx.tasks.db(lambda: ctx.auth.record_lock(ctx.session))
+        self.lock_dialog = LockDialog(ctx.session, ctx.auth, ctx.tasks, self)
+        self.lock_dialog.accepted.connect(self._unlocked)
+        self.locked.emit()
+        self.lock_dialog.open()
+
+    def _unlocked(self) -> None:
+        self.lock_dialog = None
+        watcher = getattr(self, "idle_watcher", None)
+        if watcher is not None:
+            watcher.resume()
+        self.unlocked.emit()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._clock.stop()
+        self._probe.stop()
+        super().closeEvent(event)

@@ -1,0 +1,12 @@
+"""Pages of the workstation's navigation. Each area adds its page class to ``PAGES``; a page
+appears only for roles that hold its permission (the services check again)."""
+
+from __future__ import annotations
+
+from clerk_app.gui.pages.base import Page, PageContext
+from clerk_app.gui.pages.home import HomePage
+from clerk_app.gui.pages.system import SystemPage
+
+PAGES: list[type[Page]] = [HomePage, SystemPage]
+
+__all__ = ["PAGES", "Page", "PageContext"]
