@@ -124,14 +124,18 @@ def open_cases(calendar: WorkCalendar, count: int) -> list[Deadline]:
     return cases
 
 
-def naive_status_count(deadline: Deadline, today: date) -> int:
-    """Baseline: count working days day by day with chinesecalendar (what a naive loop would do)."""
+def naive_days_left(accepted: date, days: int, today: date) -> int:
+    """Baseline: step day by day with ``chinese_calendar.is_workday`` to the due day, then count to it."""
     import chinese_calendar
 
-    day, left = today, 0
-    while day < deadline.due_date:
-        day += timedelta(days=1)
-        left += bool(chinese_calendar.is_workday(day))
+    due, counted = accepted, 0
+    while counted < days:
+        due += timedelta(days=1)
+        counted += bool(chinese_calendar.is_workday(due))
+    step, left = min(today, due), 0
+    while step < due:
+        step += timedelta(days=1)
+        left += bool(chinese_calendar.is_workday(step))
     return left
 
 
@@ -144,8 +148,13 @@ def bench_deadlines(quick: bool) -> list[dict[str, object]]:
     now = datetime(2026, 11, 28, 10, 0)
     repeat = 3 if quick else 11
     status_ms = median_ms(lambda: [deadline_status(d, now, calendar) for d in cases], repeat)
-    sample = cases[:1000]
-    baseline = median_ms(lambda: [naive_status_count(d, now.date()) for d in sample], 1 if quick else 3) * 10
+    rng = random.Random(5)
+    sample = [
+        (date(2026, 1, 5) + timedelta(days=rng.randrange(320)), rng.choice((1, 3, 5, 10, 15, 20)))
+        for _ in range(1000)
+    ]
+    naive = median_ms(lambda: [naive_days_left(a, n, now.date()) for a, n in sample], 1 if quick else 3)
+    baseline = naive * count / len(sample)
     return [
         {
             "name": "deadlines: compute 10,000 deadlines",
