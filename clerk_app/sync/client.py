@@ -207,21 +207,31 @@ def push(
     total = outbox_waiting(local)
     pushed = rejected = batches = 0
     progress("push", 0, total)
+    acked = _last_acked(local)
     while True:
         if cancel():
             raise SyncCancelled()
         entries = read_outbox(local, batch_size)
         if not entries:
             break
+        if entries[0].seq <= acked:
+            raise OutboxSequenceReused(f"outbox seq {entries[0].seq} <= acknowledged {acked}")
         result = central_side.apply_push(central, local.device_id, entries, schema_version=schema_version)
         faults.point("push.after_central_commit")
         _acknowledge(local, entries, result.rows)
         faults.point("push.after_local_commit")
+        acked = entries[-1].seq
         pushed += len(entries)
         rejected += result.rejected
         batches += 1
         progress("push", pushed, max(total, pushed))
     return PushReport(pushed, rejected, batches)
+
+
+def _last_acked(local: Store) -> int:
+    with Session(local.engine) as session:
+        state = get_state(session, PUSH_KEY)
+    return int(state["seq"]) if state else 0
 
 
 def _acknowledge(
@@ -240,6 +250,11 @@ def _acknowledge(
 
 
 # --- pull ---------------------------------------------------------------------------------
+
+
+class OutboxSequenceReused(RuntimeError):
+    """A bug guard: an outbox number at or below one already acknowledged would be taken for a
+    replay by the central ledger and silently dropped."""
 
 
 class CursorWentBack(RuntimeError):

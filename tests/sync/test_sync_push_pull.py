@@ -190,6 +190,23 @@ def test_late_commit_is_never_skipped(pg_url: str, make_ws: Callable[[str], Stor
         assert third.received == 2 and set(_halls(ws)) == {"EARLY", "LATE", "HOLD", "NEXT"}
         with Session(central.engine) as s:
             order = s.execute(select(ChangeLogEntry.seq, ChangeLogEntry.payload)).all()
-        assert [p["code"] for _seq, p in sorted(order, key=lambda r: r[0])] == ["EARLY", "LATE", "HOLD", "NEXT"]
+        assert [p["code"] for _seq, p in sorted(order, key=lambda r: r[0])] == [
+            "EARLY",
+            "LATE",
+            "HOLD",
+            "NEXT",
+        ]
     finally:
         central.dispose()
+
+
+def test_outbox_numbers_are_never_reused(central: Store, make_ws: Callable[[str], Store]) -> None:
+    ws = make_ws("a")
+    add_hall(ws, "A")
+    client.push(ws, central)
+    assert outbox(ws) == 0
+    add_hall(ws, "B")
+    (entry,) = client.read_outbox(ws, 10)
+    assert entry.seq == 2  # not 1 again, which the central ledger would take for a replay
+    client.push(ws, central)
+    assert set(_halls(central)) == {"A", "B"}

@@ -27,6 +27,14 @@ def _synced() -> list[sa.Column]:  # type: ignore[type-arg]
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        # The outbox sequence is the device order of changes and the key of the central push
+        # ledger: it must never be handed out twice. A plain INTEGER PRIMARY KEY reuses numbers
+        # once the outbox has been emptied; AUTOINCREMENT does not.
+        with op.batch_alter_table(
+            "outbox", recreate="always", table_kwargs={"sqlite_autoincrement": True}
+        ) as batch_op:
+            batch_op.alter_column("seq", existing_type=sa.Integer(), autoincrement=True)
     op.create_table(
         "change_log",
         sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
