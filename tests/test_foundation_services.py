@@ -188,3 +188,15 @@ def test_redaction_removes_personal_data() -> None:
     out = logs.redact(text_in)
     for secret in ("11010519491231002X", "138-0013-8000", "91350100M000100Y43", "pw@", "hunter2"):
         assert secret not in out
+
+
+def test_fast_revision_graph_matches_alembic() -> None:
+    from contextlib import ExitStack
+
+    from alembic.config import Config  # noqa: F401 - the slow path must agree with the fast one
+    from alembic.script import ScriptDirectory
+
+    with ExitStack() as stack:
+        script = ScriptDirectory.from_config(migrate._config(stack))
+        assert {r.revision for r in script.walk_revisions()} == migrate.known_revisions()
+        assert set(script.get_heads()) == migrate._revision_graph()[1]
