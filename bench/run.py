@@ -41,10 +41,9 @@ def main() -> int:
     results: list[dict[str, Any]] = []
     for path in modules:
         print(f"== {path.stem}", flush=True)
-        for row in _load(path).run(quick=args.quick):
-            row = {"module": path.stem, **row}
-            results.append(row)
-            print("   " + "  ".join(f"{k}={_fmt(v)}" for k, v in row.items() if k != "module"), flush=True)
+        for measured in _load(path).run(quick=args.quick):
+            results.append({"module": path.stem, **measured})
+            print("   " + "  ".join(f"{k}={_fmt(v)}" for k, v in measured.items()), flush=True)
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     meta = {
