@@ -14,6 +14,7 @@ working-day count or an "N-th working day after" costs a few list indexings.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -73,20 +74,36 @@ class DayAnswer:
     provisional: bool
 
 
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """Precomputed arrays over whole years ``first..last`` (one entry per calendar day)."""
+
+    first: int
+    last: int
+    origin: int
+    flags: bytes  # per day: bit 0 working day, bit 1 provisional
+    work_rank: list[int]  # working days on or before each day
+    prov_rank: list[int]  # provisional days on or before each day
+    workday_ordinals: list[int]
+
+    def covers(self, day: date) -> bool:
+        return self.first <= day.year <= self.last
+
+
 class WorkCalendar:
-    """Working-day arithmetic over the statutory calendar overridden by a hall table."""
+    """Working-day arithmetic over the statutory calendar overridden by a hall table.
+
+    Thread-safe: queries read one immutable snapshot of the arrays; extending the span to a year
+    not yet covered builds a new snapshot under a lock and swaps it in.
+    """
 
     def __init__(
         self, hall_table: HallHolidayTable | None = None, first_year: int = 2004, last_year: int = 2030
     ):
         self.hall_table = hall_table or HallHolidayTable()
         self.package_years = _package_years()
-        self._origin = date(first_year, 1, 1).toordinal()
-        self._flags = bytearray()  # per day: bit 0 workday, bit 1 provisional
-        self._work_rank: list[int] = []  # working days on or before day i
-        self._prov_rank: list[int] = []  # provisional days on or before day i
-        self._workday_ordinals: list[int] = []
-        self._build(first_year, last_year)
+        self._lock = threading.Lock()
+        self._span = self._build(first_year, last_year)
 
     # ---- building -------------------------------------------------------------------------
 
@@ -100,56 +117,75 @@ class WorkCalendar:
             return bool(chinese_calendar.is_workday(day)), False
         return day.weekday() < 5, day.year not in self.hall_table.complete_years
 
-    def _build(self, first_year: int, last_year: int) -> None:
-        self._origin = date(first_year, 1, 1).toordinal()
-        end = date(last_year, 12, 31).toordinal()
-        self._flags = bytearray()
-        self._work_rank, self._prov_rank, self._workday_ordinals = [], [], []
+    def _build(self, first_year: int, last_year: int) -> _Span:
+        origin = date(first_year, 1, 1).toordinal()
+        flags, work_rank, prov_rank, ordinals = bytearray(), [], [], []
         work = prov = 0
-        for ordinal in range(self._origin, end + 1):
+        for ordinal in range(origin, date(last_year, 12, 31).toordinal() + 1):
             is_work, is_prov = self.classify(date.fromordinal(ordinal))
             work += is_work
             prov += is_prov
-            self._flags.append(is_work | (is_prov << 1))
-            self._work_rank.append(work)
-            self._prov_rank.append(prov)
+            flags.append(is_work | (is_prov << 1))
+            work_rank.append(work)
+            prov_rank.append(prov)
             if is_work:
-                self._workday_ordinals.append(ordinal)
-        self._years = (first_year, last_year)
+                ordinals.append(ordinal)
+        return _Span(first_year, last_year, origin, bytes(flags), work_rank, prov_rank, ordinals)
 
-    def _index(self, day: date) -> int:
-        """Index of ``day`` in the arrays, extending them when it falls outside."""
-        first, last = self._years
-        if not first <= day.year <= last:
-            self._build(min(first, day.year), max(last, day.year + 1))
-        return day.toordinal() - self._origin
+    def _cover(self, *days: date, extra_years: int = 0) -> _Span:
+        """A snapshot covering every given day (and ``extra_years`` beyond the last one)."""
+        span = self._span
+        if not extra_years:
+            first, last = span.first, span.last
+            for day in days:
+                if not first <= day.year <= last:
+                    break
+            else:
+                return span
+        return self._extend(days, extra_years)
+
+    def _extend(self, days: tuple[date, ...], extra_years: int) -> _Span:
+        with self._lock:
+            span = self._span
+            first = min(span.first, *(d.year for d in days))
+            wanted = [d.year + 1 + extra_years for d in days if not span.covers(d)]
+            last = max(span.last + extra_years, *wanted) if wanted else span.last + extra_years
+            if (first, last) != (span.first, span.last):
+                self._span = span = self._build(first, last)
+            return span
 
     # ---- queries ------------------------------------------------------------------------------
 
     def is_workday(self, day: date) -> bool:
-        return bool(self._flags[self._index(day)] & 1)
+        span = self._cover(day)
+        return bool(span.flags[day.toordinal() - span.origin] & 1)
 
     def is_provisional(self, day: date) -> bool:
         """True when the answer for ``day`` rests on the Monday–Friday fallback."""
-        return bool(self._flags[self._index(day)] & 2)
+        span = self._cover(day)
+        return bool(span.flags[day.toordinal() - span.origin] & 2)
 
     def workdays_between(self, start: date, end: date) -> int:
         """Working days in the half-open interval ``(start, end]`` (negative when ``end < start``)."""
-        return self._work_rank[self._index(end)] - self._work_rank[self._index(start)]
+        span = self._cover(start, end)
+        return span.work_rank[end.toordinal() - span.origin] - span.work_rank[start.toordinal() - span.origin]
 
     def provisional_between(self, start: date, end: date) -> bool:
-        """Whether any day in ``(start, end]`` rests on the fallback."""
-        low, high = sorted((start, end))
-        return self._prov_rank[self._index(high)] != self._prov_rank[self._index(low)]
+        """Whether any day in ``(start, end]`` (or ``(end, start]``) rests on the fallback."""
+        span = self._cover(start, end)
+        return (
+            span.prov_rank[end.toordinal() - span.origin] != span.prov_rank[start.toordinal() - span.origin]
+        )
 
     def add_workdays(self, start: date, count: int) -> DayAnswer:
         """The ``count``-th working day after ``start`` (``start`` itself does not count; count ≥ 1)."""
         if count < 1:
             raise ValueError("count must be at least 1")
-        index = self._index(start)
-        while self._work_rank[index] + count > len(self._workday_ordinals):
-            self._build(self._years[0], self._years[1] + 1 + count // 200)
-        target = date.fromordinal(self._workday_ordinals[self._work_rank[index] + count - 1])
+        span = self._cover(start)
+        rank = span.work_rank[start.toordinal() - span.origin] + count
+        while rank > len(span.workday_ordinals):
+            span = self._cover(start, extra_years=1 + count // 200)
+        target = date.fromordinal(span.workday_ordinals[rank - 1])
         return DayAnswer(target, self.provisional_between(start, target))
 
     def next_workday(self, day: date) -> date:
@@ -164,7 +200,3 @@ class WorkCalendar:
         if end < start:
             return 0
         return self.workdays_between(start - timedelta(days=1), end)
-
-    def rank(self, day: date) -> int:
-        """Working days from the first covered day up to and including ``day``."""
-        return self._work_rank[self._index(day)]

@@ -282,3 +282,13 @@ def test_hour_deadline_monotone(accepted: date, hour: int, half_hours: int) -> N
     b = compute_deadline(moment, TimeLimit(half_hours / 2 + 0.5, HOURS), CAL)
     assert b.due > a.due
     assert CAL.is_workday(b.due_date)
+
+
+def test_calendar_extension_is_safe_across_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    cal = WorkCalendar(first_year=2025, last_year=2025)
+    starts = [date(2010 + k % 25, 3, 1) for k in range(100)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda d: cal.add_workdays(d, 30).value, starts))
+    assert answers == [CAL.add_workdays(d, 30).value for d in starts]
