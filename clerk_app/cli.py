@@ -46,58 +46,42 @@ def build_parser() -> argparse.ArgumentParser:
     _common(shots)
     shots.add_argument("--out", default="docs/screenshots", help="output folder (default: docs/screenshots)")
     shots.set_defaults(command=cmd_screenshots)
+    verify = sub.add_parser(
+        "verify", help="check a scanned document QR payload offline: genuine / altered / unknown issuer"
+    )
+    verify.add_argument("payload", nargs="?", help="payload text (default: read from standard input)")
+    verify.add_argument("--keys", help="TOML file of issuer public keys, besides those in the local store")
+    verify.add_argument(
+        "--no-store", action="store_true", help="use only --keys, do not open the local store"
+    )
+    verify.add_argument("--data-dir", help="folder of the local store (env CLERK_APP_DATA_DIR)")
+    verify.add_argument("--lang", help="message language: zh_CN (default) or en")
+    verify.set_defaults(command=cmd_verify)
     return parser
 
 
 def _open(args: argparse.Namespace) -> object:
-    from clerk_app import logs
+    """Open (create, migrate) both stores and seed the demo hall where it applies."""
     from clerk_app.services.demo import ensure_demo
     from clerk_app.services.runtime import open_runtime
     from clerk_app.settings import resolve_paths
 
-    paths = resolve_paths(args.data_dir).ensure()
-    logs.setup(paths.logs)
-    runtime = open_runtime(paths, args.central or os.environ.get(CENTRAL_URL_ENV))
+    runtime = open_runtime(resolve_paths(args.data_dir).ensure(), args.central or os.environ.get(CENTRAL_URL_ENV))
     if runtime.central_is_embedded or args.demo:
         ensure_demo(runtime.central, runtime.local)
     return runtime
 
 
-def _language(args: argparse.Namespace, runtime: object | None) -> str:
+def cmd_workstation(args: argparse.Namespace) -> int:
+    from clerk_app import logs
+    from clerk_app import settings as settings_mod
+    from clerk_app.gui import launch
     from clerk_app.i18n import normalise_language
 
-    chosen = args.lang or (getattr(getattr(runtime, "settings", None), "language", None))
-    return normalise_language(chosen)
-
-
-def cmd_workstation(args: argparse.Namespace) -> int:
-    from clerk_app.gui import workstation
-
-    try:
-        runtime = _open(args)
-    except Exception as exc:  # shown in a dialog, never as a traceback
-        return workstation.show_startup_error(exc, _language(args, None))
-    if args.exit_when_shown:
-        return _exit_when_shown(runtime, _language(args, runtime))
-    return workstation.run(runtime, _language(args, runtime))  # type: ignore[arg-type]
-
-
-def _exit_when_shown(runtime: object, language: str) -> int:
-    """For the start-up benchmark: show the login window, then quit at once."""
-    from PySide6.QtCore import QTimer
-
-    from clerk_app.gui import app as gui_app
-    from clerk_app.gui.workstation import Workstation
-
-    app = gui_app.application()
-    gui_app.configure(app, language)
-    station = Workstation(runtime, app)  # type: ignore[arg-type]
-    dialog = station.login_dialog()
-    dialog.show()
-    QTimer.singleShot(0, app.quit)
-    app.exec()
-    station.shutdown()
-    return 0
+    paths = settings_mod.resolve_paths(args.data_dir).ensure()
+    logs.setup(paths.logs)
+    language = normalise_language(args.lang or settings_mod.load(paths.settings_file).language)
+    return launch.run(paths, language, lambda: _open(args), exit_when_shown=args.exit_when_shown)  # type: ignore[arg-type,return-value]
 
 
 def cmd_screenshots(args: argparse.Namespace) -> int:
@@ -108,6 +92,38 @@ def cmd_screenshots(args: argparse.Namespace) -> int:
     for path in written:
         print(path)
     return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Exit 0 genuine, 1 altered, 2 unknown issuer (see clerk_app.documents.verify_command)."""
+    from pathlib import Path
+
+    from clerk_app.documents.signing import keys_from_file, known_keys
+    from clerk_app.documents.verification import IssuerKey
+    from clerk_app.documents.verify_command import verify_text
+    from clerk_app.i18n import set_language
+
+    set_language(args.lang)
+    keys: dict[str, IssuerKey] = {}
+    if not args.no_store:
+        from clerk_app.services.runtime import open_store
+        from clerk_app.settings import resolve_paths
+        from clerk_app.store.engine import sqlite_url
+
+        paths = resolve_paths(args.data_dir).ensure()
+        store = open_store(sqlite_url(paths.local_store))
+        try:
+            with store.unit_of_work() as uow:
+                keys.update(known_keys(uow))
+        finally:
+            store.dispose()
+    if args.keys:
+        keys.update(keys_from_file(Path(args.keys)))
+    text = args.payload if args.payload is not None else sys.stdin.read()
+    result = verify_text(text, keys)
+    for line in result.lines:
+        print(line)
+    return result.exit_code
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,6 +13,7 @@
 - ``number_block_cursors`` (local only, not synced): how far this workstation has drawn from each
   of its blocks; advanced in the same transaction as the ``documents`` row that uses the number.
 - ``voided_numbers`` (synced, insert-only): numbers drawn and not used, with the reason.
+- ``issuer_keys`` (synced reference data): public keys that verification QR codes are checked against.
 """
 
 from __future__ import annotations
@@ -105,3 +106,15 @@ class VoidedNumber(SyncedMixin, Base):
     actor_name: Mapped[str] = mapped_column(String(64), default="")
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     __table_args__ = (Index("uq_voided_numbers_seq", "doc_type", "year", "seq", unique=True),)
+
+
+class IssuerKeyRecord(SyncedMixin, Base):
+    """A public verification key of an issuing authority (reference data, kept by the central store)."""
+
+    __tablename__ = "issuer_keys"
+
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    issuer_code: Mapped[str] = mapped_column(String(64))
+    issuer_name: Mapped[str] = mapped_column(String(200))
+    public_key: Mapped[str] = mapped_column(String(64))  # raw Ed25519 key, hex
+    active: Mapped[bool] = mapped_column(default=True)

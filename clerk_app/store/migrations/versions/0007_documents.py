@@ -1,4 +1,4 @@
-"""documents: archive records, prints, number blocks and series, block cursors, voided numbers
+"""documents: archive records, prints, number blocks and series, block cursors, voided numbers, issuer keys
 
 Revision ID: 0007_documents
 Revises: 0001
@@ -101,9 +101,20 @@ def upgrade() -> None:
         *_synced("voided_numbers"),
     )
     op.create_index("uq_voided_numbers_seq", "voided_numbers", ["doc_type", "year", "seq"], unique=True)
+    op.create_table(
+        "issuer_keys",
+        sa.Column("key_id", sa.String(length=32), nullable=False),
+        sa.Column("issuer_code", sa.String(length=64), nullable=False),
+        sa.Column("issuer_name", sa.String(length=200), nullable=False),
+        sa.Column("public_key", sa.String(length=64), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        *_synced("issuer_keys"),
+        sa.UniqueConstraint("key_id", name=op.f("uq_issuer_keys_key_id")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("issuer_keys")
     op.drop_index("uq_voided_numbers_seq", table_name="voided_numbers")
     op.drop_table("voided_numbers")
     op.drop_table("number_block_cursors")
