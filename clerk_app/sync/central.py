@@ -53,6 +53,11 @@ CHUNK = 500
 Key = tuple[str, uuid.UUID]
 
 
+class RowsNotWritten(RuntimeError):
+    """An UPDATE matched fewer rows than it should: row-level security hid them (PostgreSQL
+    reports no error for that), so the change was not applied and must not be acknowledged."""
+
+
 @dataclass(frozen=True, slots=True)
 class ServerInfo:
     schema_version: int
@@ -107,7 +112,7 @@ def apply_push(
         return _apply(central, device_id, ordered, schema_version, careful=False)
     except OperationalError:
         raise  # connection trouble: the caller retries the whole batch later
-    except DBAPIError:
+    except (DBAPIError, RowsNotWritten):
         return _apply(central, device_id, ordered, schema_version, careful=True)
 
 
@@ -157,12 +162,13 @@ def _apply_one_carefully(
         return result
     except OperationalError:
         raise
-    except DBAPIError as exc:
+    except (DBAPIError, RowsNotWritten) as exc:
         savepoint.rollback()
         discard_changes_from(session, mark)
         batch = _Batch(session, central, device_id)
         batch.load([entry])
-        detail = str(exc.orig).splitlines()[0][:500] if exc.orig is not None else str(exc)[:500]
+        orig = exc.orig if isinstance(exc, DBAPIError) else exc
+        detail = str(orig).splitlines()[0][:500] if str(orig) else type(orig).__name__
         result = batch.reject(entry, REASON_DENIED, detail)
         batch.write()
         rows.update(batch.final_rows())
@@ -393,7 +399,9 @@ class _Batch:
                     .values({c: bindparam(f"p_{c}") for c in columns})
                 )
                 params = [{"k_id": r["id"], **{f"p_{c}": r[c] for c in columns}} for r in shape]
-                self.session.connection().execute(stmt, params)
+                done = self.session.connection().execute(stmt, params).rowcount
+                if done != len(params) and self.session.get_bind().dialect.supports_sane_multi_rowcount:
+                    raise RowsNotWritten(f"{table_name}: {done} of {len(params)} rows updated")
         if self.rejections:
             self.session.execute(insert(SyncRejection), self.rejections)
         if self.ledger:

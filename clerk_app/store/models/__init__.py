@@ -20,6 +20,7 @@ from clerk_app.store.models.sync import (
     SyncCounter,
     SyncDevice,
     SyncRejection,
+    SyncRoleHall,
 )
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "SyncCounter",
     "SyncDevice",
     "SyncRejection",
+    "SyncRoleHall",
     "SyncState",
     "User",
     "Window",

@@ -109,3 +109,13 @@ class SyncRejection(SyncedMixin, Base):
     resolved_by: Mapped[str] = mapped_column(String(100), default="")
     resolved_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SyncRoleHall(Base):
+    """Central only: the halls whose rows a workstation's database role may write (row-level
+    security policies of the hall-scoped tables read it)."""
+
+    __tablename__ = "sync_role_halls"
+
+    role_name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    hall_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

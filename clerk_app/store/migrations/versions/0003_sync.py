@@ -97,6 +97,13 @@ def upgrade() -> None:
     )
 
     op.create_table(
+        "sync_role_halls",
+        sa.Column("role_name", sa.String(length=63), nullable=False),
+        sa.Column("hall_id", sa.Uuid(), nullable=False),
+        sa.PrimaryKeyConstraint("role_name", "hall_id", name=op.f("pk_sync_role_halls")),
+    )
+
+    op.create_table(
         "sync_rejections",
         sa.Column("device_id", sa.String(length=64), nullable=False),
         sa.Column("entry_seq", sa.BigInteger(), nullable=False),
@@ -120,6 +127,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_sync_rejections_device_id", table_name="sync_rejections")
     op.drop_table("sync_rejections")
+    op.drop_table("sync_role_halls")
     op.drop_table("sync_devices")
     op.drop_index("ix_sync_push_ledger_device_row", table_name="sync_push_ledger")
     op.drop_table("sync_push_ledger")
