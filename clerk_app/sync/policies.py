@@ -156,3 +156,12 @@ def policy_for(table_name: str) -> Policy:
     if registered is not None:
         return registered
     return _INSERT_ONLY if synced_table(table_name).insert_only else _FIELD_MERGE
+
+
+def _install_defaults() -> None:
+    from clerk_app.sync.case_policy import CASE_EVENT_POLICY, CASE_EVENTS_TABLE
+
+    _registry.policies.setdefault(CASE_EVENTS_TABLE, CASE_EVENT_POLICY)
+
+
+_install_defaults()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import psycopg
 import pytest
@@ -13,11 +14,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from clerk_app.services.runtime import open_store
+from clerk_app.store.audit import append_audit
 from clerk_app.store.engine import make_engine, sqlite_url
 from clerk_app.store.models import AuditEntry, Window
 from clerk_app.store.uow import Store
-from clerk_app.sync import central_admin, client
 from clerk_app.sync import central as central_side
+from clerk_app.sync import central_admin, client
 from clerk_app.sync.protocol import SCHEMA_VERSION
 
 
@@ -59,8 +61,17 @@ def role(pg_url: str) -> Iterator[str]:
         conn.execute(f'DROP ROLE IF EXISTS "{name}"')
 
 
-@pytest.mark.postgres
-def test_device_role_cannot_touch_audit_or_other_halls(pg_url: str, role: str) -> None:
+@dataclass
+class Hall2:
+    owner: Store
+    limited: Store
+    dsn: str
+    mine: uuid.UUID
+    other: uuid.UUID
+
+
+@pytest.fixture
+def halls2(pg_url: str, role: str) -> Iterator[Hall2]:
     report = central_admin.init_central(pg_url)
     assert {"halls", "windows", "departments"} <= set(report.row_security)
     owner = open_store(pg_url, kind="central")
@@ -69,60 +80,63 @@ def test_device_role_cannot_touch_audit_or_other_halls(pg_url: str, role: str) -
         uow.session.add_all(
             [Window(hall_id=mine.id, number=1, name="1号"), Window(hall_id=other.id, number=1, name="1号")]
         )
-        from clerk_app.store.audit import append_audit
-
         append_audit(uow.session, owner.device_id, "setup")
         uow.commit()
     central_admin.create_device_role(pg_url, role, "pw'1", [mine.id])
-    url = make_url(pg_url).set(username=role, password="pw'1").render_as_string(hide_password=False)
-    limited = Store(make_engine(url), owner.device_id, role="central")
-    try:
-        raw = make_url(url)
-        dsn = f"host={raw.host} port={raw.port} user={role} password=pw'1 dbname={raw.database}"
-        with psycopg.connect(dsn) as conn:
-            with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                conn.execute("UPDATE audit_entries SET action = 'forged'")
-            conn.rollback()
-            with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                conn.execute("DELETE FROM audit_entries")
-            conn.rollback()
-            with pytest.raises(psycopg.errors.InsufficientPrivilege):  # row-level security
-                conn.execute(
-                    "INSERT INTO windows (id, hall_id, number, name, kind, active, origin, version, hlc, deleted)"
-                    " VALUES (%s, %s, 9, 'x', 'c', true, 'o', 1, 'h', false)",
-                    (uuid.uuid4(), other.id),
-                )
-            conn.rollback()
-            cur = conn.execute("UPDATE windows SET name = 'hijack' WHERE hall_id = %s", (other.id,))
-            assert cur.rowcount == 0  # other hall's rows are invisible to UPDATE
-            conn.rollback()
-        # a workstation of the MINE hall syncs through the limited role; its edit of the other
-        # hall's window is refused by the database and recorded as rejected, the rest applies
-        ws_local = open_store(sqlite_url(__import__("pathlib").Path(pg_url.split("/")[-1] + ".sqlite")))
-        try:
-            client.sync_round(ws_local, limited)
-            with ws_local.unit_of_work() as uow:
-                for w in uow.session.scalars(select(Window)):
-                    w.name = f"{w.name}改"
-                uow.commit()
-            report2 = client.sync_round(ws_local, limited)
-            assert report2.push.pushed == 2 and report2.push.rejected == 1 and report2.waiting == 0
-            with Session(owner.engine) as s:
-                names = {w.hall_id: w.name for w in s.scalars(select(Window))}
-                assert names == {mine.id: "1号改", other.id: "1号"}
-                assert s.scalar(select(AuditEntry.action)) == "setup"
-            reasons = [
-                r.payload["reason"]
-                for r in central_side.read_changes(owner, 0).changes
-                if r.table_name == "sync_rejections"
-            ]
-            assert reasons == ["denied"]
-            with Session(ws_local.engine) as s:
-                names_local = {w.hall_id: w.name for w in s.scalars(select(Window))}
-            assert names_local == names  # the refused edit was replaced by the central state
-        finally:
-            ws_local.dispose()
-            __import__("os").remove(pg_url.split("/")[-1] + ".sqlite")
-    finally:
-        limited.dispose()
-        owner.dispose()
+    url = make_url(pg_url).set(username=role, password="pw'1")
+    limited = Store(make_engine(url.render_as_string(hide_password=False)), owner.device_id, role="central")
+    dsn = f"host={url.host} port={url.port} user={role} password=pw'1 dbname={url.database}"
+    yield Hall2(owner, limited, dsn, mine.id, other.id)
+    limited.dispose()
+    owner.dispose()
+
+
+_INSERT_WINDOW = (
+    "INSERT INTO windows (id, hall_id, number, name, kind, active, origin, version, hlc, deleted)"
+    " VALUES (%s, %s, 9, 'x', 'c', true, 'o', 1, 'h', false)"
+)
+
+
+@pytest.mark.postgres
+def test_device_role_denied_statements_really_fail(halls2: Hall2) -> None:
+    with psycopg.connect(halls2.dsn) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("UPDATE audit_entries SET action = 'forged'")
+        conn.rollback()
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("DELETE FROM audit_entries")
+        conn.rollback()
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):  # row-level security
+            conn.execute(_INSERT_WINDOW, (uuid.uuid4(), halls2.other))
+        conn.rollback()
+        cur = conn.execute("UPDATE windows SET name = 'hijack' WHERE hall_id = %s", (halls2.other,))
+        assert cur.rowcount == 0  # the other hall's rows are invisible to UPDATE
+        conn.rollback()
+        conn.execute(_INSERT_WINDOW, (uuid.uuid4(), halls2.mine))  # its own hall: allowed
+        conn.rollback()
+
+
+@pytest.mark.postgres
+def test_sync_through_device_role_records_refused_edit(
+    halls2: Hall2, make_ws: Callable[[str], Store]
+) -> None:
+    ws = make_ws("limited")
+    client.sync_round(ws, halls2.limited)
+    with ws.unit_of_work() as uow:
+        for w in uow.session.scalars(select(Window)):
+            w.name = f"{w.name}改"
+        uow.commit()
+    report = client.sync_round(ws, halls2.limited)
+    assert report.push.pushed == 2 and report.push.rejected == 1 and report.waiting == 0
+    with Session(halls2.owner.engine) as s:
+        names = {w.hall_id: w.name for w in s.scalars(select(Window))}
+        assert names == {halls2.mine: "1号改", halls2.other: "1号"}
+        assert s.scalar(select(AuditEntry.action)) == "setup"
+    reasons = [
+        c.payload["reason"]
+        for c in central_side.read_changes(halls2.owner, 0).changes
+        if c.table_name == "sync_rejections"
+    ]
+    assert reasons == ["denied"]
+    with Session(ws.engine) as s:
+        assert {w.hall_id: w.name for w in s.scalars(select(Window))} == names  # refused edit undone

@@ -228,3 +228,24 @@ def test_cursor_older_than_retention_gets_snapshot(central: Store, make_ws: Call
     assert report.snapshot and report.cursor == 4
     with Session(late.engine) as s:
         assert sorted(s.scalars(select(Hall.code))) == ["AFTER", "S0", "S1", "S2"]
+
+
+def test_case_events_checked_by_the_state_machine() -> None:
+    from clerk_app.sync.case_policy import check_case_event
+
+    assert isinstance(policies.policy_for("case_events"), policies.CheckedInsert)
+    users = {uuid.UUID(int=1): {"role": "clerk"}}
+
+    def read(table: str, row_id: uuid.UUID) -> dict[str, Any] | None:
+        return users.get(row_id) if table == "users" else None
+
+    ok = {
+        "event": "accept",
+        "from_state": "received",
+        "to_state": "accepted",
+        "actor_id": str(uuid.UUID(int=1)),
+    }
+    assert check_case_event(ok, read) is None
+    assert check_case_event({**ok, "to_state": "archived"}, read)  # claims the wrong target
+    assert check_case_event({**ok, "from_state": "archived"}, read)  # nothing follows archived
+    assert check_case_event({**ok, "event": "no_such_event"}, read)
