@@ -57,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--data-dir", help="folder of the local store (env CLERK_APP_DATA_DIR)")
     verify.add_argument("--lang", help="message language: zh_CN (default) or en")
     verify.set_defaults(command=cmd_verify)
+    central = sub.add_parser("central", help="central store: init (create/migrate, row security) or status")
+    central.add_argument("action", choices=["init", "status"])
+    central.add_argument("--url", required=True, help="central store URL, e.g. postgresql://postgres@host/hall")
+    central.set_defaults(command=cmd_central)
     return parser
 
 
@@ -124,6 +128,25 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for line in result.lines:
         print(line)
     return result.exit_code
+
+
+def cmd_central(args: argparse.Namespace) -> int:
+    from clerk_app.sync.central_admin import central_status, init_central
+
+    if args.action == "init":
+        report = init_central(args.url)
+        print(f"{report.url}: schema {', '.join(report.revisions)}, sync schema {report.schema_version}")
+        print(f"row-level security: {', '.join(report.row_security) or '-'}")
+        return 0
+    status = central_status(args.url)
+    print(f"{status.url}: schema {', '.join(status.revisions)} ({'current' if status.up_to_date else 'OLD'})")
+    print(f"change log: last {status.high_water}, pruned through {status.pruned_through}")
+    for d in status.devices:
+        print(
+            f"  {d.device_id}  push {d.last_push_at or '-'}  pull {d.last_pull_at or '-'}  "
+            f"lag {d.lag}  waiting {d.outbox_waiting}  clock {d.clock_skew_ms / 1000:+.1f}s"
+        )
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
