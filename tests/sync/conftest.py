@@ -66,3 +66,96 @@ def count(store: Store, model: type) -> int:
 
 def outbox(store: Store) -> int:
     return count(store, OutboxEntry)
+
+
+# --- a TCP proxy between a workstation and PostgreSQL, with faults --------------------------
+
+import socket  # noqa: E402
+import threading  # noqa: E402
+
+
+class FaultProxy:
+    """Forwards 127.0.0.1:<port> to PostgreSQL. Modes: ``forward``; ``refuse`` (nothing listens);
+    ``blackhole`` (accepts, never answers); ``drop_commit_reply`` (forwards a COMMIT, waits for the
+    server's answer, then cuts the client off without it: the acknowledgement is lost)."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.mode = "forward"
+        self.commits_dropped = 0
+        self._held: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        self.port = 0
+        self._open_listener()
+
+    def _open_listener(self) -> None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(16)
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def set_mode(self, mode: str) -> None:
+        if mode == "refuse" and self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        elif mode != "refuse" and self._listener is None:
+            self._open_listener()
+        self.mode = mode
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client_sock, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client_sock,), daemon=True).start()
+
+    def _serve(self, client_sock: socket.socket) -> None:
+        if self.mode == "blackhole":
+            self._held.append(client_sock)  # keep the socket open, answer nothing
+            return
+        try:
+            server = socket.create_connection(self.target)
+        except OSError:
+            client_sock.close()
+            return
+        cut = threading.Event()
+
+        def up() -> None:
+            try:
+                while data := client_sock.recv(65536):
+                    if self.mode == "drop_commit_reply" and b"COMMIT" in data:
+                        server.sendall(data)
+                        server.recv(65536)  # the server has answered: committed
+                        self.commits_dropped += 1
+                        cut.set()
+                        break
+                    if self.mode == "blackhole":
+                        cut.wait()
+                    server.sendall(data)
+            except OSError:
+                pass
+            client_sock.close()
+            server.close()
+
+        def down() -> None:
+            try:
+                while data := server.recv(65536):
+                    if cut.is_set():
+                        break
+                    client_sock.sendall(data)
+            except OSError:
+                pass
+            client_sock.close()
+
+        threading.Thread(target=up, daemon=True).start()
+        threading.Thread(target=down, daemon=True).start()
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+        for sock in self._held:
+            sock.close()
