@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from importlib.resources import as_file
 from xml.sax.saxutils import escape
 
+from reportlab import rl_config
 from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfgen.canvas import Canvas
 
@@ -105,6 +106,7 @@ def register_fonts() -> FontSet:
         if _registered is not None:
             return _registered
         started = time.perf_counter()
+        rl_config.useA85 = 0  # images as binary Flate streams: ASCII85 in pure Python is slow
         ttfonts.makeToUnicodeCMap = _to_unicode_cmap
         coverage = []
         for name, filename in _FILES:

@@ -1,8 +1,8 @@
 """Page geometry, styles and flowables shared by all A4 documents (official-document look).
 
-Margins follow GB/T 9704-2012 §5.2.1 (党政机关公文格式): top 37 mm, bottom 35 mm, left 28 mm, right
-26 mm for the text block; the page number sits in the bottom margin (§7.5), the reprint mark in the
-top margin. Nothing is drawn outside ``INK_BOX`` — tests check the rendered pages against it.
+Left and right margins follow GB/T 9704-2012 §5.2.1 (党政机关公文格式: left 28 mm, right 26 mm);
+top and bottom are 30 mm and 28 mm instead of 37/35 so that a notice with its tear-off receipt fits
+one page. The page number sits in the bottom margin (§7.5), the reprint mark in the top margin. Nothing is drawn outside ``INK_BOX`` — tests check the rendered pages against it.
 Every text from data goes through :func:`clerk_app.documents.fonts.markup` (escaping and font
 fallback), tables are ``LongTable`` with a repeated header so they split across pages, and
 paragraphs wrap with ``wordWrap="CJK"`` so that long names never run off the page.
@@ -14,14 +14,17 @@ import datetime as dt
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from PIL import Image as PILImage
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -38,8 +41,8 @@ from reportlab.platypus import (
 from clerk_app.documents.fonts import BODY, draw_string, markup, register_fonts
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
-MARGIN_TOP = 37 * mm
-MARGIN_BOTTOM = 35 * mm
+MARGIN_TOP = 30 * mm
+MARGIN_BOTTOM = 28 * mm
 MARGIN_LEFT = 28 * mm
 MARGIN_RIGHT = 26 * mm
 FRAME_WIDTH = PAGE_WIDTH - MARGIN_LEFT - MARGIN_RIGHT
@@ -72,16 +75,16 @@ def _style(name: str, size: float, leading: float, **kw: Any) -> ParagraphStyle:
 
 
 def make_styles(scale: float = 1.0) -> Styles:
-    """Title 二号 (22 pt), body 四号-like 13 pt, table 五号 10.5 pt, scaled for the receipt slip."""
+    """Title 二号 (22 pt), body 小四 12 pt, table 五号 10.5 pt, scaled for the receipt slip."""
     return Styles(
         title=_style("title", 22 * scale, 30 * scale, alignment=TA_CENTER, spaceAfter=4 * mm * scale),
         subtitle=_style("subtitle", 16 * scale, 22 * scale, alignment=TA_CENTER, spaceAfter=3 * mm),
         number=_style("number", 13 * scale, 18 * scale, alignment=TA_CENTER, spaceAfter=6 * mm * scale),
-        body=_style("body", 13 * scale, 22 * scale, alignment=TA_JUSTIFY, firstLineIndent=26 * scale),
-        plain=_style("plain", 13 * scale, 22 * scale, alignment=TA_LEFT),
+        body=_style("body", 12 * scale, 20 * scale, alignment=TA_JUSTIFY, firstLineIndent=24 * scale),
+        plain=_style("plain", 12 * scale, 20 * scale, alignment=TA_LEFT),
         cell=_style("cell", 10.5 * scale, 14 * scale, alignment=TA_LEFT),
         head=_style("head", 10.5 * scale, 14 * scale, alignment=TA_CENTER),
-        right=_style("right", 13 * scale, 22 * scale, alignment=TA_RIGHT),
+        right=_style("right", 12 * scale, 20 * scale, alignment=TA_RIGHT),
         small=_style("small", 9 * scale, 12 * scale, alignment=TA_LEFT),
     )
 
@@ -121,8 +124,8 @@ def _grid(header_rows: int) -> TableStyle:
         ("FONTNAME", (0, 0), (-1, -1), BODY),  # the default is Helvetica, which is never embedded
         ("GRID", (0, 0), (-1, -1), 0.6, colors.black),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
     ]
     if header_rows:
         commands.append(("BACKGROUND", (0, 0), (-1, header_rows - 1), colors.Color(0.93, 0.93, 0.93)))
@@ -154,6 +157,66 @@ def field_table(rows: Sequence[tuple[str, str]], styles: Styles, label_share: fl
     return out
 
 
+SHORT_VALUE = 18  # characters that fit half a row at 10.5 pt
+
+
+def field_grid(rows: Sequence[tuple[str, str]], styles: Styles) -> LongTable:
+    """Label/value rows two to a line where both values are short; long values get a whole line."""
+    widths = [0.15, 0.35, 0.15, 0.35]
+    data: list[list[Flowable | str]] = []
+    spans: list[tuple[Any, ...]] = []
+    pending: tuple[str, str] | None = None
+
+    def cells(label: str, value: str) -> list[Flowable | str]:
+        return [para(label, styles.head), para(blank(value, 8), styles.cell)]
+
+    def flush_pending() -> None:
+        nonlocal pending
+        if pending is not None:
+            data.append([*cells(*pending), "", ""])
+            spans.append(("SPAN", (1, len(data) - 1), (3, len(data) - 1)))
+            pending = None
+
+    for label, value in rows:
+        if len(value) > SHORT_VALUE:
+            flush_pending()
+            data.append([*cells(label, value), "", ""])
+            spans.append(("SPAN", (1, len(data) - 1), (3, len(data) - 1)))
+        elif pending is None:
+            pending = (label, value)
+        else:
+            data.append([*cells(*pending), *cells(label, value)])
+            pending = None
+    flush_pending()
+    out = LongTable(data, colWidths=[FRAME_WIDTH * w for w in widths], splitByRow=1)
+    out.setStyle(_grid(0))
+    out.setStyle(TableStyle(spans))
+    return out
+
+
+SEAL_PIXELS = 360  # 40 mm at about 230 dpi: sharp on paper, cheap to embed
+
+
+@lru_cache(maxsize=8)
+def _seal_png(path: Path, mtime: float) -> bytes:
+    with PILImage.open(path) as source:
+        image = source.convert("RGBA")
+    image.thumbnail((SEAL_PIXELS, SEAL_PIXELS))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+@lru_cache(maxsize=8)
+def _seal_reader(path: Path, mtime: float) -> ImageReader:
+    return ImageReader(io.BytesIO(_seal_png(path, mtime)))
+
+
+def seal_image(path: Path) -> ImageReader:
+    """The seal scaled to print resolution, decoded once per file version (kept in memory)."""
+    return _seal_reader(path, path.stat().st_mtime)
+
+
 class SealBlock(Flowable):  # type: ignore[misc]
     """Authority name and date at the bottom right, with the seal image stamped over them.
 
@@ -179,7 +242,9 @@ class SealBlock(Flowable):  # type: ignore[misc]
         self._text_heights = [line.wrap(self._block_width, avail_height)[1] for line in self._lines]
         text = sum(self._text_heights)
         self.width = avail_width
-        self.height = max(self._seal_size + 6 * mm, text + 14 * mm)
+        # The seal may reach a few millimetres above the block, over the closing text, as a
+        # stamp does on paper; the block itself only reserves room for the text and the QR code.
+        self.height = max(self._seal_size - 8 * mm, text + 12 * mm)
         if self.qr is not None:
             self.height = max(self.height, self.qr.wrap(avail_width, avail_height)[1])
         return self.width, self.height
@@ -194,7 +259,7 @@ class SealBlock(Flowable):  # type: ignore[misc]
         if self._seal is not None:
             size = self._seal_size
             canvas.drawImage(
-                str(self._seal),
+                seal_image(self._seal),
                 left + (self._block_width - size) / 2,
                 (self.height - size) / 2,
                 width=size,
@@ -237,10 +302,10 @@ PageHook = Callable[[Canvas, BaseDocTemplate], None]
 def _decorate(reprint: Reprint | None) -> PageHook:
     def on_page(canvas: Canvas, doc: BaseDocTemplate) -> None:
         canvas.saveState()
-        draw_string(canvas, PAGE_WIDTH / 2, 20 * mm, f"— {doc.page} —", 10.5, "centre")
+        draw_string(canvas, PAGE_WIDTH / 2, 18 * mm, f"— {doc.page} —", 10.5, "centre")
         if reprint is not None:
             mark = f"副本（第{reprint.copy_no}次打印）"
-            draw_string(canvas, PAGE_WIDTH - MARGIN_RIGHT, PAGE_HEIGHT - 22 * mm, mark, 12, "right")
+            draw_string(canvas, PAGE_WIDTH - MARGIN_RIGHT, PAGE_HEIGHT - 20 * mm, mark, 12, "right")
             canvas.setFillColor(colors.Color(0.6, 0.6, 0.6, alpha=0.25))
             canvas.translate(PAGE_WIDTH / 2, PAGE_HEIGHT / 2)
             canvas.rotate(35)

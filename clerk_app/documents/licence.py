@@ -46,7 +46,9 @@ class QrFlowable(Flowable):  # type: ignore[misc]
 
     def __init__(self, payload: str, size: float) -> None:
         super().__init__()
-        code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+        # A fixed mask pattern (ISO/IEC 18004 §7.8.2 allows any of the eight): choosing the best
+        # one tries all eight and costs most of the time of a whole notice; decoders do not care.
+        code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, mask_pattern=2)
         code.add_data(payload.encode("ascii"))
         code.make(fit=True)
         self.matrix: list[list[bool]] = code.get_matrix()
@@ -56,23 +58,25 @@ class QrFlowable(Flowable):  # type: ignore[misc]
         return self.size, self.size
 
     def draw(self) -> None:
+        """One ``re`` operator per horizontal run of dark modules, in module units, one fill."""
         canvas: Canvas = self.canv
         count = len(self.matrix)
-        module = self.size / count
-        canvas.saveState()
-        canvas.setFillColor(colors.black)
-        canvas.setStrokeColor(colors.black)
+        ops: list[str] = []
         for row_index, row in enumerate(self.matrix):
-            y = self.size - (row_index + 1) * module
             col = 0
-            while col < count:  # one rectangle per horizontal run of dark modules
+            while col < count:
                 if row[col]:
                     start = col
                     while col < count and row[col]:
                         col += 1
-                    canvas.rect(start * module, y, (col - start) * module, module, stroke=0, fill=1)
+                    ops.append(f"{start} {row_index} {col - start} 1 re")
                 else:
                     col += 1
+        canvas.saveState()
+        canvas.setFillColor(colors.black)
+        canvas.translate(0, self.size)
+        canvas.scale(self.size / count, -self.size / count)
+        canvas.addLiteral("\n".join([*ops, "f"]))
         canvas.restoreState()
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, PageBreak, Spacer
+from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer
 
 from clerk_app.documents.dto import (
     AcceptanceNotice,
@@ -33,6 +33,7 @@ from clerk_app.documents.layout import (
     blank,
     cn_date,
     cn_minute,
+    field_grid,
     field_table,
     para,
     receipt_section,
@@ -113,10 +114,13 @@ def _seal(templates: Templates, date_text: str, styles: Styles) -> Story:
 def _closing(
     wording: Wording, values: dict[str, str], templates: Templates, date_text: str, styles: Styles
 ) -> Story:
-    story = [Spacer(1, 2 * mm)]
+    story: Story = [Spacer(1, 2 * mm)]
     story.extend(para(fill(line, values), styles.body) for line in wording.lines("notes"))
-    story.extend(_paragraphs(wording, "closing", values, styles))
-    story.extend(_seal(templates, date_text, styles))
+    # GB/T 9704 §7.3.5.4: the seal never stands alone on a page — the last lines go with it.
+    last = _paragraphs(wording, "closing", values, styles)
+    if not last and len(story) > 1:
+        last = [story.pop()]
+    story.append(KeepTogether([*last, *_seal(templates, date_text, styles)]))
     if wording.flag("receipt"):
         story.append(receipt_section(wording.title, fill(wording.text("receipt_body"), values), styles))
     return story
@@ -146,7 +150,7 @@ def acceptance_story(doc: AcceptanceNotice, templates: Templates, styles: Styles
         ("受理窗口", doc.clerk.window),
         ("咨询电话", doc.clerk.phone or templates.hall.contact_phone),
     ]
-    story.append(field_table(rows, styles))
+    story.append(field_grid(rows, styles))
     story.extend(_closing(wording, values, templates, cn_date(doc.issue_date), styles))
     return story
 
@@ -169,7 +173,7 @@ def refusal_story(doc: RefusalNotice, templates: Templates, styles: Styles) -> S
         ("申请事项", "、".join(doc.matters)),
         ("申请日期", cn_date(doc.application_date)),
     ]
-    story.append(field_table(rows, styles))
+    story.append(field_grid(rows, styles))
     story.append(Spacer(1, 3 * mm))
     story.append(para(wording.text("reason_label") + doc.reason, styles.body))
     story.append(para(wording.text("basis_label") + doc.legal_basis, styles.body))
@@ -194,7 +198,7 @@ def correction_story(doc: CorrectionNotice, templates: Templates, styles: Styles
     }
     story = _opening(wording, doc.number, values, styles)
     rows = [("受理编号", doc.case_no), ("申请事项", doc.matter), *_applicant_rows(doc.applicant)]
-    story.append(field_table(rows, styles))
+    story.append(field_grid(rows, styles))
     story.append(Spacer(1, 3 * mm))
     missing = [[str(i), m.name, m.reason, m.requirement] for i, m in enumerate(doc.missing, 1)]
     story.append(table(["序号", "需补正材料", "补正原因", "要求"], missing, [0.08, 0.34, 0.34, 0.24], styles))
@@ -216,7 +220,7 @@ def tolerance_story(doc: ToleranceNotice, templates: Templates, styles: Styles) 
     }
     story = _opening(wording, doc.number, values, styles)
     rows = [("受理编号", doc.case_no), ("申请事项", doc.matter), *_applicant_rows(doc.applicant)]
-    story.append(field_table(rows, styles))
+    story.append(field_grid(rows, styles))
     story.append(Spacer(1, 3 * mm))
     deferred = [[str(i), d.name, d.form, cn_date(d.deadline)] for i, d in enumerate(doc.deferred, 1)]
     story.append(
@@ -247,7 +251,7 @@ def commitment_story(doc: CommitmentLetter, templates: Templates, styles: Styles
     }
     story = _opening(wording, doc.number, values, styles)
     rows = [("申请事项", doc.matter), *_applicant_rows(doc.applicant)]
-    story.append(field_table(rows, styles))
+    story.append(field_grid(rows, styles))
     story.append(Spacer(1, 3 * mm))
     items = [[str(i), it.proof, it.legal_basis, it.promise] for i, it in enumerate(doc.items, 1)]
     header = ["序号", "以承诺替代的证明材料", "设定依据", "承诺内容"]
@@ -277,7 +281,7 @@ def decision_story(doc: DecisionNotice, templates: Templates, styles: Styles) ->
     story = _opening(wording, doc.number, values, styles)
     rows = [("受理编号", doc.case_no), ("申请事项", doc.matter), *_applicant_rows(doc.applicant)]
     rows.append(("决定日期", cn_date(doc.decision_date)))
-    story.append(field_table(rows, styles))
+    story.append(field_grid(rows, styles))
     story.append(Spacer(1, 3 * mm))
     story.append(para(wording.text("content_label") + doc.content, styles.body))
     story.append(para("法律依据：" + doc.legal_basis, styles.body))

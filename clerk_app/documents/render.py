@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from collections.abc import Iterator
+
 from reportlab.lib.units import mm
+from reportlab.platypus import Flowable, KeepTogether
 
 from clerk_app.documents.dto import (
     AcceptanceNotice,
@@ -52,7 +55,7 @@ _TYPES: dict[type, DocType] = {
 }
 
 
-NOTICE_QR_SIZE = 30 * mm
+NOTICE_QR_SIZE = 28 * mm
 
 
 class SignerRequired(ValueError):
@@ -109,12 +112,20 @@ def notice_payload(document: Document, templates: Templates, signer: Signer) -> 
     return signer.sign(fields)
 
 
+def _seal_blocks(flowables: list[Flowable]) -> Iterator[SealBlock]:
+    for flowable in flowables:
+        if isinstance(flowable, SealBlock):
+            yield flowable
+        elif isinstance(flowable, KeepTogether):
+            yield from _seal_blocks(list(flowable._content))
+
+
 def _attach_qr(story: Story, payload: str) -> None:
     """Put the verification code into the first seal block (bottom left of the sealing area)."""
-    for flowable in story:
-        if isinstance(flowable, SealBlock):
-            flowable.qr = QrFlowable(payload, NOTICE_QR_SIZE)
-            return
+    block = next(_seal_blocks(story), None)
+    if block is None:
+        raise ValueError("this document has no seal block to carry its verification code")
+    block.qr = QrFlowable(payload, NOTICE_QR_SIZE)
 
 
 def _story(document: Document, templates: Templates) -> Story:

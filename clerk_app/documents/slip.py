@@ -53,7 +53,7 @@ def build_slip(story: list[Flowable], *, title: str) -> bytes:
     register_fonts()
     width = SLIP_WIDTH - 2 * SLIP_MARGIN
     height = sum(f.wrap(width, 10_000)[1] + f.getSpaceBefore() + f.getSpaceAfter() for f in story)
-    page_height = height + 2 * SLIP_TOP + 6 * mm  # frame padding and rounding slack
+    page_height = height + 2 * SLIP_TOP + 2 * mm  # rounding slack
     out = io.BytesIO()
     doc = BaseDocTemplate(
         out,
@@ -67,7 +67,17 @@ def build_slip(story: list[Flowable], *, title: str) -> bytes:
         invariant=1,
         initialFontName=BODY,
     )
-    frame = Frame(SLIP_MARGIN, SLIP_TOP, width, page_height - 2 * SLIP_TOP, id="slip")
+    frame = Frame(
+        SLIP_MARGIN,
+        SLIP_TOP,
+        width,
+        page_height - 2 * SLIP_TOP,
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+        id="slip",
+    )
     doc.addPageTemplates([PageTemplate(id="slip", frames=[frame])])
     doc.build(story)
     return out.getvalue()

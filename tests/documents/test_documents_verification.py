@@ -8,8 +8,8 @@ import pytest
 from documents_pdfcheck import render_pages, zbar
 
 from clerk_app.documents import samples
-from clerk_app.documents.dto import Licence
-from clerk_app.documents.render import notice_payload, render
+from clerk_app.documents.dto import Document, Licence, QueueSlip
+from clerk_app.documents.render import doc_type_of, notice_payload, render
 from clerk_app.documents.templates import load_templates
 from clerk_app.documents.verification import (
     F_HOLDER,
@@ -59,6 +59,16 @@ def test_notice_qr_round_trip(tmp_path: Path) -> None:
     payloads = [p for page in pages for p in zbar(page)]
     assert payloads == [notice_payload(notice, templates, SIGNER)]
     assert verify_payload(payloads[0], KEYS).genuine
+
+
+@pytest.mark.parametrize(
+    "notice", [d for d in samples.realistic() if not isinstance(d, Licence | QueueSlip)], ids=doc_type_of
+)
+def test_every_notice_carries_one_readable_code(notice: Document, tmp_path: Path) -> None:
+    templates = load_templates()
+    pages = render_pages(render(notice, templates, signer=SIGNER), tmp_path, dpi=200)
+    payloads = [p for page in pages for p in zbar(page)]
+    assert payloads == [notice_payload(notice, templates, SIGNER)]
 
 
 def test_every_single_byte_flip_is_caught() -> None:
