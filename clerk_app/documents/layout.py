@@ -2,7 +2,8 @@
 
 Left and right margins follow GB/T 9704-2012 §5.2.1 (党政机关公文格式: left 28 mm, right 26 mm);
 top and bottom are 30 mm and 28 mm instead of 37/35 so that a notice with its tear-off receipt fits
-one page. The page number sits in the bottom margin (§7.5), the reprint mark in the top margin. Nothing is drawn outside ``INK_BOX`` — tests check the rendered pages against it.
+one page. The page number sits in the bottom margin (§7.5), the reprint mark in the top margin.
+Nothing is drawn outside ``INK_BOX`` — tests check the rendered pages against it.
 Every text from data goes through :func:`clerk_app.documents.fonts.markup` (escaping and font
 fallback), tables are ``LongTable`` with a repeated header so they split across pages, and
 paragraphs wrap with ``wordWrap="CJK"`` so that long names never run off the page.

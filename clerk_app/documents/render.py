@@ -8,7 +8,6 @@ so the archive's SHA-256 identifies a document's content. Reprints add the å‰¯æœ
 from __future__ import annotations
 
 import datetime as dt
-
 from collections.abc import Iterator
 
 from reportlab.lib.units import mm
