@@ -1,6 +1,7 @@
 """All mapped classes. Each area has its own module; import it here so that metadata and
 Alembic see every table. Areas added by later work go in their own module below."""
 
+from clerk_app.store.models import cases  # noqa: F401 - registers the case tables
 from clerk_app.store.models import queue  # noqa: F401 - registers the queue tables
 from clerk_app.store.models.core import (
     AuditEntry,
