@@ -65,7 +65,6 @@ from clerk_app.i18n import N_, _
 from clerk_app.security.roles import Permission
 from clerk_app.services.auth import UserSession
 from clerk_app.services.errors import UserError
-from clerk_app.services.queue_rules import CHINA, service_day
 from clerk_app.store.base import utcnow
 from clerk_app.store.models.cases import (
     Applicant,
@@ -77,6 +76,8 @@ from clerk_app.store.models.cases import (
 )
 from clerk_app.store.uow import Store
 
+#: the hall's time zone (China Standard Time, no daylight saving): service days and promises
+CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
 ORGANISATION_ID_TYPE = "001"  # holder code type of a unified social credit code
 MAX_DRAFT_CHARS = 2_000_000
 MAX_MATTERS = 30
@@ -269,6 +270,11 @@ _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\
 _BAD_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn", "Zl", "Zp"})
 _LANDLINE = re.compile(r"^0\d{9,11}$")
 _PHONE_NOISE = re.compile(r"[\s\u3000\-()（）]")
+
+
+def _service_day(at: dt.datetime) -> dt.date:
+    """The hall's day of ``at``: case numbers restart at local midnight."""
+    return at.astimezone(CHINA).date()
 
 
 def _label(name: str) -> str:
@@ -578,7 +584,7 @@ class IntakeRules:
         f = _Findings()
         if not isinstance(form, IntakeForm):
             return None, (FieldProblem("form", _("表单数据无效")),)
-        today = service_day(now)
+        today = _service_day(now)
         applicant = _applicant(f, form.applicant, today)
         agent = _agent(f, form.agent, today)
         matters, bundle_code = _matters(f, form, self.catalogue)
@@ -1013,7 +1019,7 @@ class IntakeService:
         return case
 
     def _next_number(self, s: Session, window: int | None, now: dt.datetime) -> str:
-        day = service_day(now)
+        day = _service_day(now)
         win = window or 0
         counter = s.get(CaseCounter, (day, win), with_for_update=True)
         if counter is None:
