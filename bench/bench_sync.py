@@ -1,0 +1,189 @@
+"""Benchmarks of sync: push and pull throughput against a bare psycopg ``executemany`` of the same
+rows in the same run, and the time an offline-for-a-day workstation takes to converge.
+
+Needs the PostgreSQL server (``CLERK_TEST_PG_URL``, default postgresql://postgres@127.0.0.1:5432/test);
+each run works in a fresh database that it drops afterwards. Run alone:
+``python bench/bench_sync.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from clerk_app.services.runtime import open_store
+from clerk_app.store.engine import sqlite_url
+from clerk_app.store.models import Hall, OutboxEntry
+from clerk_app.store.uow import Store
+from clerk_app.sync import client
+
+ADMIN_URL = os.environ.get("CLERK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PUSH_GOAL = 0.25
+PULL_GOAL = 0.50
+CONVERGE_GOAL_S = 10.0
+
+
+@contextmanager
+def _database() -> Iterator[str]:
+    name = f"clerk_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _make_changes(store: Store, count: int, prefix: str, chunk: int = 5000) -> None:
+    made = 0
+    while made < count:
+        with store.unit_of_work() as uow:
+            for i in range(made, min(count, made + chunk)):
+                uow.session.add(
+                    Hall(code=f"{prefix}{i}", name=f"大厅{i}", authority="审批局", address="某路1号")
+                )
+            uow.commit()
+        made = min(count, made + chunk)
+
+
+def _payloads(store: Store) -> list[dict[str, Any]]:
+    with Session(store.engine) as s:
+        return [dict(p) for p in s.scalars(select(OutboxEntry.payload).order_by(OutboxEntry.seq))]
+
+
+def _baseline(url: str, payloads: list[dict[str, Any]]) -> float:
+    """Rows per second of a bare psycopg executemany of the same hall rows into a plain table."""
+    raw = make_url(url)
+    dsn = f"host={raw.host} port={raw.port} user={raw.username} dbname={raw.database}"
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_halls (id uuid PRIMARY KEY, code text UNIQUE, name text,"
+            " authority text, address text, contact_phone text, origin text, version bigint, hlc text,"
+            " deleted boolean)"
+        )
+        conn.execute("TRUNCATE bench_halls")
+        conn.commit()
+        rows = [
+            (
+                p["id"],
+                p["code"],
+                p["name"],
+                p["authority"],
+                p["address"],
+                p["contact_phone"],
+                p["origin"],
+                p["version"],
+                p["hlc"],
+                p["deleted"],
+            )
+            for p in payloads
+        ]
+        started = time.perf_counter()
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO bench_halls VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows)
+        conn.commit()
+        elapsed = time.perf_counter() - started
+    return len(rows) / elapsed
+
+
+def _throughput(count: int, folder: Path) -> list[dict[str, Any]]:
+    with _database() as url:
+        central = open_store(url, kind="central")
+        writer = open_store(sqlite_url(folder / f"writer-{count}.sqlite"))
+        reader = open_store(sqlite_url(folder / f"reader-{count}.sqlite"))
+        try:
+            _make_changes(writer, count, "B")
+            payloads = _payloads(writer)
+            baseline = _baseline(url, payloads)
+            started = time.perf_counter()
+            report = client.push(writer, central, batch_size=1000)
+            push_rate = report.pushed / (time.perf_counter() - started)
+            started = time.perf_counter()
+            pulled = client.pull(reader, central, page_size=2000)
+            pull_rate = pulled.applied / (time.perf_counter() - started)
+            assert report.pushed == count and pulled.applied == count
+        finally:
+            for store in (central, writer, reader):
+                store.dispose()
+    return [
+        {
+            "name": f"push {count:,} changes",
+            "value": round(push_rate),
+            "unit": "changes/s",
+            "goal": f">= {PUSH_GOAL:.0%} of executemany",
+            "baseline": round(baseline),
+            "ratio": round(push_rate / baseline, 3),
+        },
+        {
+            "name": f"pull {count:,} changes",
+            "value": round(pull_rate),
+            "unit": "changes/s",
+            "goal": f">= {PULL_GOAL:.0%} of executemany",
+            "baseline": round(baseline),
+            "ratio": round(pull_rate / baseline, 3),
+        },
+    ]
+
+
+def _convergence(folder: Path, changes: int = 5000) -> dict[str, Any]:
+    """A workstation offline for a day: 5,000 changes of its own to push, and as many made by
+    another workstation meanwhile to pull. Time from reconnecting to converged."""
+    with _database() as url:
+        central = open_store(url, kind="central")
+        other = open_store(sqlite_url(folder / "other.sqlite"))
+        offline = open_store(sqlite_url(folder / "offline.sqlite"))
+        try:
+            _make_changes(other, changes, "O")
+            client.push(other, central, batch_size=1000)
+            half = changes // 2
+            _make_changes(offline, half, "F")
+            with offline.unit_of_work() as uow:  # and edits of what it made
+                for hall in uow.session.scalars(
+                    select(Hall).where(Hall.code.like("F%")).limit(changes - half)
+                ):
+                    hall.contact_phone = "0471-0000"
+                uow.commit()
+            waiting = client.outbox_waiting(offline)
+            started = time.perf_counter()
+            report = client.sync_round(offline, central)
+            elapsed = time.perf_counter() - started
+            assert report.waiting == 0 and report.push.pushed == waiting
+        finally:
+            for store in (central, other, offline):
+                store.dispose()
+    return {
+        "name": f"offline day converges ({waiting:,} pushed + {changes:,} pulled)",
+        "value": round(elapsed, 2),
+        "unit": "s",
+        "goal": f"< {CONVERGE_GOAL_S:.0f} s",
+    }
+
+
+def run(quick: bool = False) -> list[dict[str, Any]]:
+    sizes = (2_000, 10_000) if quick else (10_000, 100_000)
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="clerk-bench-sync-") as tmp:
+        folder = Path(tmp)
+        for size in sizes:
+            results.extend(_throughput(size, folder))
+        results.append(_convergence(folder))
+    return results
+
+
+if __name__ == "__main__":
+    for line in run(quick="--quick" in sys.argv):
+        print(json.dumps(line, ensure_ascii=False))
