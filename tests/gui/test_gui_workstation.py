@@ -57,7 +57,7 @@ def _sign_in(qtbot: QtBot, station: Workstation, username: str, window_index: in
 def test_clerk_signs_in_at_a_window(qtbot: QtBot, station: Workstation) -> None:
     main = _sign_in(qtbot, station, "wangxy", window_index=2)
     assert main.ctx.session.window_number == 3
-    assert [p.key for p in main.pages] == ["home", "system"]
+    assert [p.key for p in main.pages] == ["home", "intake", "system"]
     assert "3 号窗口" in main.window_label.text() and "王晓燕" in main.user_label.text()
     qtbot.waitUntil(lambda: "在线" in main.central_label.text())
     assert station.runtime.settings.last_window == 3
@@ -117,7 +117,7 @@ def test_ctrl_l_locks_and_escape_does_not_unlock(qtbot: QtBot, station: Workstat
 def test_keyboard_switches_pages(qtbot: QtBot, station: Workstation) -> None:
     main = _sign_in(qtbot, station, "wangxy")
     main.show()
-    main.nav.setCurrentRow(1)
+    main.nav.setCurrentRow(2)
     assert main.stack.currentWidget().objectName() == "page_system"
     main.nav.setCurrentRow(0)
     assert main.stack.currentWidget().objectName() == "page_home"
