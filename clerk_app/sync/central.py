@@ -387,7 +387,7 @@ class _Batch:
             info = synced_table(table_name)
             rows = [info.decode(self.state[(table_name, rid)] or {}) for rid in keys]
             for shape in _by_shape(rows):
-                self.session.execute(insert(info.table), shape)
+                self.session.connection().execute(insert(info.table), shape)
         for table_name, keys in _group(sorted(self.updates, key=lambda k: order.get(k[0], 0))).items():
             info = synced_table(table_name)
             rows = [info.decode(self.state[(table_name, rid)] or {}) for rid in keys]
@@ -402,10 +402,11 @@ class _Batch:
                 done = self.session.connection().execute(stmt, params).rowcount
                 if done != len(params) and self.session.get_bind().dialect.supports_sane_multi_rowcount:
                     raise RowsNotWritten(f"{table_name}: {done} of {len(params)} rows updated")
+        connection = self.session.connection()
         if self.rejections:
-            self.session.execute(insert(SyncRejection), self.rejections)
+            connection.execute(insert(SyncRejection.__table__), self.rejections)  # type: ignore[arg-type]
         if self.ledger:
-            self.session.execute(insert(PushLedgerEntry), self.ledger)
+            connection.execute(insert(PushLedgerEntry.__table__), self.ledger)  # type: ignore[arg-type]
         self.inserts.clear()
         self.updates.clear()
         self.rejections.clear()

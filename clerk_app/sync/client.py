@@ -32,9 +32,13 @@ from clerk_app.sync import faults
 from clerk_app.sync.codec import known_table, synced_table, table_order
 from clerk_app.sync.protocol import (
     CLOCK_SKEW_WARN_MS,
+    RESULT_APPLIED,
+    RESULT_DUPLICATE,
     SCHEMA_VERSION,
     Change,
+    EntryResult,
     PushEntry,
+    PushResult,
     SyncCancelled,
 )
 
@@ -99,8 +103,9 @@ def cursor(local: Store) -> int:
 
 
 def read_outbox(local: Store, limit: int) -> list[PushEntry]:
-    with Session(local.engine) as session:
-        rows = session.scalars(select(OutboxEntry).order_by(OutboxEntry.seq).limit(limit)).all()
+    with local.engine.connect() as conn:
+        table = OutboxEntry.__table__
+        rows = conn.execute(select(table).order_by(table.c.seq).limit(limit)).all()
         return [
             PushEntry(
                 r.seq,
@@ -218,7 +223,7 @@ def push(
             raise OutboxSequenceReused(f"outbox seq {entries[0].seq} <= acknowledged {acked}")
         result = central_side.apply_push(central, local.device_id, entries, schema_version=schema_version)
         faults.point("push.after_central_commit")
-        _acknowledge(local, entries, result.rows)
+        _acknowledge(local, entries, result)
         faults.point("push.after_local_commit")
         acked = entries[-1].seq
         pushed += len(entries)
@@ -234,10 +239,26 @@ def _last_acked(local: Store) -> int:
     return int(state["seq"]) if state else 0
 
 
-def _acknowledge(
-    local: Store, entries: list[PushEntry], rows: dict[tuple[str, uuid.UUID], dict[str, Any]]
-) -> None:
+def _needs_reset(entries: list[PushEntry], result: PushResult) -> set[uuid.UUID]:
+    """Rows whose central state may differ from the local one after the batch: every row whose
+    last entry was not applied exactly as sent (merged, partly or wholly rejected, replayed, or
+    given another version). A row applied as sent is already equal on both sides."""
+    last: dict[uuid.UUID, tuple[PushEntry, EntryResult]] = {}
+    for entry, outcome in zip(entries, result.results, strict=True):
+        last[entry.row_id] = (entry, outcome)
+    return {
+        row_id
+        for row_id, (entry, outcome) in last.items()
+        if outcome.replayed
+        or outcome.result not in (RESULT_APPLIED, RESULT_DUPLICATE)
+        or outcome.central_version != entry.version
+    }
+
+
+def _acknowledge(local: Store, entries: list[PushEntry], result: PushResult) -> None:
     seqs = [e.seq for e in entries]
+    reset = _needs_reset(entries, result)
+    rows = {key: payload for key, payload in result.rows.items() if key[1] in reset}
     with local.unit_of_work(capture=False) as uow:
         session = uow.session
         _defer_foreign_keys(session)
