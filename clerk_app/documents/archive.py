@@ -270,3 +270,43 @@ def reprint(
     return IssuedDocument(
         original.id, original.doc_type, original.number, original.title, digest, original.path, pdf, copy_no
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedSummary:
+    """One line of the archive list (no bytes)."""
+
+    id: uuid.UUID
+    doc_type: str
+    number: str
+    title: str
+    party: str
+    created_at: dt.datetime
+    created_by: str
+    prints: int
+
+
+def recent(uow: UnitOfWork, limit: int = 200, text: str = "") -> list[ArchivedSummary]:
+    """The newest archived documents, optionally those whose number, title or party contain ``text``."""
+    prints = (
+        select(DocumentPrint.document_id, func.count().label("n"))
+        .group_by(DocumentPrint.document_id)
+        .subquery()
+    )
+    stmt = (
+        select(DocumentRecord, func.coalesce(prints.c.n, 0))
+        .outerjoin(prints, prints.c.document_id == DocumentRecord.id)
+        .order_by(DocumentRecord.created_at.desc())
+        .limit(limit)
+    )
+    if text.strip():
+        like = f"%{text.strip()}%"
+        stmt = stmt.where(
+            DocumentRecord.number.like(like)
+            | DocumentRecord.title.like(like)
+            | DocumentRecord.party.like(like)
+        )
+    return [
+        ArchivedSummary(r.id, r.doc_type, r.number, r.title, r.party, r.created_at, r.created_by, int(n))
+        for r, n in uow.session.execute(stmt).all()
+    ]

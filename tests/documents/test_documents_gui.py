@@ -1,0 +1,203 @@
+"""Preview (QtPdf), printing through QPrinter, batch print with cancel, and the 文书 page."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pypdf
+import pytest
+from PySide6.QtPrintSupport import QPrinter
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from clerk_app.documents import samples
+from clerk_app.documents.archive import Archive, issue
+from clerk_app.documents.dto import DeliveryReceipt, DocType
+from clerk_app.documents.numbers import refill
+from clerk_app.documents.render import render
+from clerk_app.documents.signing import create_signer, publish_key
+from clerk_app.documents.templates import load_templates
+from clerk_app.documents.verification import licence_fields
+from clerk_app.gui import app as gui_app
+from clerk_app.gui.pages.base import PageContext
+from clerk_app.gui.pages.documents import DocumentsPage
+from clerk_app.gui.pdf_preview import PdfPreview
+from clerk_app.gui.printing import (
+    PrinterChoices,
+    PrintJob,
+    PrintResult,
+    make_printer,
+    print_in_background,
+    print_jobs,
+)
+from clerk_app.gui.tasks import TaskState
+from clerk_app.gui.workstation import Workstation
+from clerk_app.services.demo import DEMO_USERS, ensure_demo
+from clerk_app.services.runtime import open_runtime
+from clerk_app.settings import resolve_paths
+
+HOSTILE_CORRECTION = render(samples.hostile()[2], load_templates())
+ONE_PAGE = render(samples.realistic()[2], load_templates())
+
+
+def _pdf_printer(path: Path) -> QPrinter:
+    printer = make_printer("correction", PrinterChoices())
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(path))
+    return printer
+
+
+def test_preview_navigates_and_zooms(qtbot: QtBot) -> None:
+    preview = PdfPreview()
+    qtbot.addWidget(preview)
+    preview.load(HOSTILE_CORRECTION)
+    pages = len(pypdf.PdfReader(io.BytesIO(HOSTILE_CORRECTION)).pages)
+    assert preview.page_count() == pages > 2
+    assert preview.pages_label.text() == f"共 {pages} 页"
+    assert not preview.previous.isEnabled()
+    preview.next.click()
+    assert preview.current_page() == 1 and preview.page.value() == 2
+    preview.page.setValue(pages)
+    assert preview.current_page() == pages - 1
+    assert not preview.next.isEnabled()
+    before = preview.view.zoomFactor()
+    preview.zoom_in.click()
+    assert preview.view.zoomFactor() == pytest.approx(before * 1.25)
+    with pytest.raises(ValueError):
+        preview.load(b"not a pdf")
+
+
+def test_print_jobs_reach_the_printer(tmp_path: Path, qapp: QApplication) -> None:
+    out = tmp_path / "printed.pdf"
+    jobs = [PrintJob("a", ONE_PAGE, "correction"), PrintJob("b", HOSTILE_CORRECTION, "correction")]
+    result = print_jobs(jobs, _pdf_printer(out))
+    assert not result.cancelled and len(result.printed) == 2
+    expected = 1 + len(pypdf.PdfReader(io.BytesIO(HOSTILE_CORRECTION)).pages)
+    assert len(pypdf.PdfReader(out).pages) == expected
+
+
+def test_cancelled_batch_stops_and_says_so(tmp_path: Path, qapp: QApplication) -> None:
+    state = TaskState(lambda *_args: None)
+    state.cancel()
+    result = print_jobs([PrintJob("a", ONE_PAGE, "correction")], _pdf_printer(tmp_path / "x.pdf"), state)
+    assert result.cancelled and result.printed == ()
+
+
+def test_receipt_printer_gets_80mm_paper() -> None:
+    printer = make_printer("queue_slip", PrinterChoices(receipt="", a4=""))
+    size = printer.pageLayout().pageSize().size(printer.pageLayout().pageSize().Unit.Millimeter)
+    assert round(size.width()) == 80
+
+
+@pytest.fixture
+def station(qapp: QApplication, data_dir: Path) -> Iterator[Workstation]:
+    gui_app.configure(qapp, "zh_CN")
+    runtime = open_runtime(resolve_paths(data_dir))
+    ensure_demo(runtime.central, runtime.local)
+    ws = Workstation(runtime, qapp)
+    ws.errors.interactive = False
+    yield ws
+    ws.shutdown()
+    runtime.close()
+
+
+def _page(station: Workstation, qtbot: QtBot) -> DocumentsPage:
+    user = next(u for u in DEMO_USERS if u.username == "wangxy")
+    session = station.auth.login(3, user.username, user.password)
+    ctx = PageContext(station.runtime, session, station.tasks, station.errors, station.auth)
+    page = DocumentsPage(ctx)
+    qtbot.addWidget(page)
+    return page
+
+
+def _issue_two(station: Workstation) -> None:
+    runtime = station.runtime
+    refill(runtime.local, runtime.central, "delivery", 2026)
+    archive = Archive(runtime.paths.data / "documents")
+    base = next(d for d in samples.realistic() if isinstance(d, DeliveryReceipt))
+    with runtime.local.unit_of_work() as uow:
+        for _ in range(2):
+            issue(
+                uow,
+                archive,
+                load_templates(),
+                DocType.DELIVERY,
+                lambda n: dataclasses.replace(base, number=n),
+                device_id=runtime.device_id,
+                actor_name="wangxy",
+                year=2026,
+            )
+        uow.commit()
+
+
+def test_documents_page_lists_previews_and_batch_prints(
+    qtbot: QtBot, station: Workstation, tmp_path: Path
+) -> None:
+    _issue_two(station)
+    page = _page(station, qtbot)
+    page.activated()
+    qtbot.waitUntil(lambda: page.table.rowCount() == 2, timeout=5000)
+    assert page.table.item(0, 0).text().startswith("呼政送〔2026〕")
+    page.table.selectAll()
+    page.preview_selected()
+    qtbot.waitUntil(lambda: len(page._dialogs) == 1, timeout=5000)
+    assert page._dialogs[0].preview.page_count() == 1
+    done: list[PrintResult] = []
+    loaded: list[list[object]] = []
+    page._load([r.id for r in page.selected()], loaded.append)
+    qtbot.waitUntil(lambda: bool(loaded), timeout=5000)
+    jobs = [PrintJob(d.title, d.pdf, d.doc_type, d.id, d.sha256) for d in loaded[0]]  # type: ignore[attr-defined]
+    print_in_background(
+        station.tasks,
+        jobs,
+        _pdf_printer(tmp_path / "batch.pdf"),
+        page,
+        lambda r: (done.append(r), page._printed(r)),
+        station.errors,
+    )
+    qtbot.waitUntil(lambda: bool(done), timeout=10000)
+    assert len(done[0].printed) == 2 and not done[0].cancelled
+    qtbot.waitUntil(
+        lambda: page.table.item(0, 5) is not None and page.table.item(0, 5).text() == "1", timeout=5000
+    )
+
+
+def test_documents_page_verifies_a_scanned_payload(qtbot: QtBot, station: Workstation) -> None:
+    signer = create_signer("11150100MB0000000X")
+    with station.runtime.local.unit_of_work() as uow:
+        publish_key(uow, signer, "11150100MB0000000X", "示例市行政审批和政务服务局")
+        uow.commit()
+    page = _page(station, qtbot)
+    licence = next(d for d in samples.realistic() if d.__class__.__name__ == "Licence")
+    page.verify_input.setText(signer.sign(licence_fields(licence)))  # type: ignore[arg-type]
+    page.verify()
+    qtbot.waitUntil(lambda: page.verify_result.text() != "", timeout=5000)
+    assert page.verify_result.text().startswith("真实")
+    page.verify_input.setText("CLK1.garbage")
+    page.verify()
+    qtbot.waitUntil(lambda: not page.verify_result.text().startswith("真实"), timeout=5000)
+
+
+def test_print_to_a_real_cups_queue(tmp_path: Path, qapp: QApplication) -> None:
+    lpstat = shutil.which("lpstat")
+    if lpstat is None:
+        pytest.skip(
+            "CUPS is not installed here (no lpstat); install cups and printer-driver-cups-pdf to run this"
+        )
+    queues = subprocess.run([lpstat, "-v"], capture_output=True, text=True, check=False).stdout
+    pdf_queue = next(
+        (line.split()[2].rstrip(":") for line in queues.splitlines() if "cups-pdf" in line), None
+    )
+    if pdf_queue is None:
+        pytest.skip(
+            "no cups-pdf queue is configured (lpadmin -p PDF -v cups-pdf:/ -E) or cupsd is not running"
+        )
+    printer = make_printer("correction", PrinterChoices(a4=pdf_queue))
+    assert printer.printerName() == pdf_queue
+    result = print_jobs([PrintJob("a", ONE_PAGE, "correction")], printer)
+    assert result.printed and not result.cancelled
