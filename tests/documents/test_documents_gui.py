@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 import shutil
 import subprocess
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -183,21 +186,58 @@ def test_documents_page_verifies_a_scanned_payload(qtbot: QtBot, station: Workst
     qtbot.waitUntil(lambda: not page.verify_result.text().startswith("真实"), timeout=5000)
 
 
-def test_print_to_a_real_cups_queue(tmp_path: Path, qapp: QApplication) -> None:
+def _cups_pdf_queue() -> str:
+    """A running CUPS with a cups-pdf queue: started and created here when this machine can."""
     lpstat = shutil.which("lpstat")
     if lpstat is None:
-        pytest.skip(
-            "CUPS is not installed here (no lpstat); install cups and printer-driver-cups-pdf to run this"
-        )
+        pytest.skip("CUPS is not installed here (no lpstat); apt-get install cups printer-driver-cups-pdf")
+    running = subprocess.run([lpstat, "-r"], capture_output=True, text=True, check=False).stdout
+    if "is running" not in running:
+        cupsd = shutil.which("cupsd") or "/usr/sbin/cupsd"
+        if os.geteuid() != 0 or not Path(cupsd).exists():
+            pytest.skip("cupsd is not running and cannot be started by this user")
+        subprocess.run([cupsd], check=False, timeout=30)
+        for _ in range(50):
+            if "is running" in subprocess.run([lpstat, "-r"], capture_output=True, text=True).stdout:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.skip("cupsd did not start")
     queues = subprocess.run([lpstat, "-v"], capture_output=True, text=True, check=False).stdout
-    pdf_queue = next(
-        (line.split()[2].rstrip(":") for line in queues.splitlines() if "cups-pdf" in line), None
-    )
-    if pdf_queue is None:
-        pytest.skip(
-            "no cups-pdf queue is configured (lpadmin -p PDF -v cups-pdf:/ -E) or cupsd is not running"
-        )
-    printer = make_printer("correction", PrinterChoices(a4=pdf_queue))
-    assert printer.printerName() == pdf_queue
-    result = print_jobs([PrintJob("a", ONE_PAGE, "correction")], printer)
+    for line in queues.splitlines():
+        if "cups-pdf:/" in line:
+            return line.split()[2].rstrip(":")
+    lpadmin = shutil.which("lpadmin") or "/usr/sbin/lpadmin"
+    if not Path("/usr/lib/cups/backend/cups-pdf").exists() or not Path(lpadmin).exists():
+        pytest.skip("the cups-pdf backend is not installed (apt-get install printer-driver-cups-pdf)")
+    subprocess.run([lpadmin, "-p", "ClerkPDF", "-v", "cups-pdf:/", "-E", "-m", "everywhere"], check=False)
+    subprocess.run([lpadmin, "-p", "ClerkPDF", "-v", "cups-pdf:/", "-E"], check=False)
+    return "ClerkPDF"
+
+
+def test_print_to_a_real_cups_queue(qapp: QApplication) -> None:
+    queue = _cups_pdf_queue()
+    printer = make_printer("correction", PrinterChoices(a4=queue))
+    assert printer.printerName() == queue
+    name = f"clerk-test-{uuid.uuid4().hex[:8]}"
+    printer.setDocName(name)
+    result = print_jobs([PrintJob("a", HOSTILE_CORRECTION, "correction")], printer)
     assert result.printed and not result.cancelled
+    out_dir = Path.home() / "PDF"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = list(out_dir.glob(f"{name}*.pdf")) if out_dir.is_dir() else []
+        if found:
+            break
+        time.sleep(0.3)
+    else:
+        pytest.fail(f"cups-pdf wrote nothing for {name} into {out_dir}")
+    lpstat = shutil.which("lpstat") or "lpstat"
+    while time.monotonic() < deadline:  # the backend writes the file while the job is still listed
+        pending = subprocess.run([lpstat, "-o", queue], capture_output=True, text=True, check=False).stdout
+        if not pending.strip():
+            break
+        time.sleep(0.3)
+    pages = len(pypdf.PdfReader(found[0]).pages)
+    assert pages == len(pypdf.PdfReader(io.BytesIO(HOSTILE_CORRECTION)).pages)
+    found[0].unlink()
