@@ -34,6 +34,7 @@ from clerk_app.services.ratings import CHINA, china_date, load_settings, shared_
 from clerk_app.services.runtime import Runtime
 from clerk_app.store.audit import append_audit
 from clerk_app.store.base import utcnow
+from clerk_app.store.models import Department
 from clerk_app.store.models.supervision import ComplaintCase, ComplaintEvent
 
 
@@ -416,6 +417,15 @@ class ComplaintService:
         return self._change(who, case_id, change)
 
     # ---- reading -----------------------------------------------------------------------------
+
+    def departments(self, who: UserSession) -> list[str]:
+        """The hall's departments, for the hand-over choice."""
+        who.require(Permission.SERVE)
+        with self._rt.local.unit_of_work() as uow:
+            names = uow.session.scalars(
+                select(Department.name).where(~Department.deleted).order_by(Department.code)
+            )
+            return list(names)
 
     def get(self, who: UserSession, case_id: uuid.UUID) -> tuple[ComplaintView, list[ComplaintEventView]]:
         who.require(Permission.SUPERVISE)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from clerk_app.gui.pages.base import Page, PageContext
 from clerk_app.gui.pages.home import HomePage
 from clerk_app.gui.pages.intake import IntakePage
+from clerk_app.gui.pages.supervision import ComplaintsPage, RectificationsPage
 from clerk_app.gui.pages.system import SystemPage
 
-PAGES: list[type[Page]] = [HomePage, IntakePage, SystemPage]
+PAGES: list[type[Page]] = [HomePage, IntakePage, ComplaintsPage, RectificationsPage, SystemPage]
 
 __all__ = ["PAGES", "Page", "PageContext"]
