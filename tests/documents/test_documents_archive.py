@@ -319,3 +319,41 @@ def test_workstations_concurrently_online_and_offline_then_synced(tmp_path: Path
     top = max(end for _, end in blocks)
     assert sum(end - start + 1 for start, end in blocks) == top  # blocks tile the series without overlap
     assert unexplained_gaps([u for u in used if u is not None], voided, top) == []
+
+
+DOCUMENT_TABLES = {
+    "documents",
+    "document_prints",
+    "number_blocks",
+    "number_series",
+    "number_block_cursors",
+    "voided_numbers",
+    "issuer_keys",
+}
+
+
+def test_migration_matches_the_models(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from clerk_app.store.base import Base
+
+    store = open_store(db_url)
+    _OPEN.append(store)
+    with store.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+
+    def mine(diff: object) -> bool:
+        item = diff[0] if isinstance(diff, list) else diff
+        for part in item[1:] if isinstance(item, tuple) else ():
+            table = getattr(part, "table", None)
+            if (
+                getattr(part, "name", None) in DOCUMENT_TABLES
+                or getattr(table, "name", None) in DOCUMENT_TABLES
+            ):
+                return True
+            if isinstance(part, str) and part in DOCUMENT_TABLES:
+                return True
+        return False
+
+    assert [d for d in diffs if mine(d)] == []

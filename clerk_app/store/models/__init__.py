@@ -2,6 +2,7 @@
 Alembic see every table. Areas added by later work go in their own module below."""
 
 from clerk_app.store.models import cases  # noqa: F401 - registers the case tables
+from clerk_app.store.models import documents  # noqa: F401 - registers the document tables
 from clerk_app.store.models import queue  # noqa: F401 - registers the queue tables
 from clerk_app.store.models import supervision  # noqa: F401 - registers the supervision tables
 from clerk_app.store.models.core import (
