@@ -1,0 +1,489 @@
+"""Supervision figures for a day, week, month or range: 好差评 satisfaction, bad ratings and their
+rectification, 办不成事 cases by category, source and outcome, and cases per matter, window and
+clerk with the on-time completion rate. Also the live supervision part of the hall monitor.
+
+Definitions (stated here because halls differ):
+
+* Satisfaction rate = (非常满意 + 满意 + 基本满意) / all ratings of the period; bad ratings are
+  不满意 + 非常不满意.
+* Rectifications are those opened in the period, split into open, open and overdue, closed by the
+  due date and closed late (judged on hall dates, UTC+8).
+* 办不成事 "handled within target": the first action (hand-over, resolution or negative answer)
+  came within the window target (20 minutes by default) of registration.
+* On-time completion rate of cases received in the period that have a promised date: decided by
+  the promised time / (decided + past the promised time and still undecided). Cases without a
+  promised time are not in the rate.
+
+Ticket waiting and service times come from the queue tables and are not computed here.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+
+from clerk_app.i18n import N_, _
+from clerk_app.security.roles import Permission
+from clerk_app.services.auth import UserSession
+from clerk_app.services.complaints import Category, Source, Status
+from clerk_app.services.errors import UserError
+from clerk_app.services.ratings import CHINA, LEVELS, Level, china_date, load_settings
+from clerk_app.services.runtime import Runtime
+from clerk_app.store.base import utcnow
+from clerk_app.store.models.cases import Case
+from clerk_app.store.models.supervision import ComplaintCase, Rating, Rectification
+
+
+class PeriodKind(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    RANGE = "range"
+
+    @property
+    def label(self) -> str:
+        return _(_PERIOD_LABELS[self])
+
+
+_PERIOD_LABELS = {
+    PeriodKind.DAY: N_("日"),
+    PeriodKind.WEEK: N_("周"),
+    PeriodKind.MONTH: N_("月"),
+    PeriodKind.RANGE: N_("自定义"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    first: dt.date
+    last: dt.date
+
+    @classmethod
+    def of(cls, kind: PeriodKind, anchor: dt.date, last: dt.date | None = None) -> Period:
+        """The day, the Monday–Sunday week or the calendar month holding ``anchor``, or the
+        range ``anchor``..``last``."""
+        kind = PeriodKind(kind)
+        if kind is PeriodKind.DAY:
+            return cls(anchor, anchor)
+        if kind is PeriodKind.WEEK:
+            monday = anchor - dt.timedelta(days=anchor.weekday())
+            return cls(monday, monday + dt.timedelta(days=6))
+        if kind is PeriodKind.MONTH:
+            first = anchor.replace(day=1)
+            following = (first + dt.timedelta(days=32)).replace(day=1)
+            return cls(first, following - dt.timedelta(days=1))
+        end = last or anchor
+        if end < anchor:
+            raise UserError(_("结束日期不能早于开始日期。"))
+        return cls(anchor, end)
+
+    @property
+    def start(self) -> dt.datetime:
+        return dt.datetime.combine(self.first, dt.time(), CHINA)
+
+    @property
+    def end(self) -> dt.datetime:
+        """Exclusive: midnight after the last day, hall time."""
+        return dt.datetime.combine(self.last + dt.timedelta(days=1), dt.time(), CHINA)
+
+    def text(self) -> str:
+        if self.first == self.last:
+            return self.first.isoformat()
+        return f"{self.first.isoformat()} — {self.last.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class RatingGroup:
+    key: str
+    total: int
+    good: int
+    bad: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.good / self.total if self.total else None
+
+
+@dataclass(frozen=True, slots=True)
+class CountRow:
+    key: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class CaseGroup:
+    key: str
+    received: int
+    decided: int
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisionReport:
+    period: Period
+    ratings: int
+    levels: tuple[tuple[Level, int], ...]
+    good: int
+    bad: int
+    by_window: tuple[RatingGroup, ...]
+    by_clerk: tuple[RatingGroup, ...]
+    rectifications: int
+    rect_open: int
+    rect_overdue: int
+    rect_closed_on_time: int
+    rect_closed_late: int
+    complaints: int
+    complaints_by_category: tuple[tuple[Category, int], ...]
+    complaints_by_status: tuple[tuple[Status, int], ...]
+    complaints_by_source: tuple[tuple[Source, int], ...]
+    complaints_in_target: int
+    negative_answers: int
+    cases: int
+    cases_by_matter: tuple[CaseGroup, ...]
+    cases_by_window: tuple[CaseGroup, ...]
+    cases_by_clerk: tuple[CaseGroup, ...]
+    cases_on_time: int
+    cases_late: int
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        return self.good / self.ratings if self.ratings else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        judged = self.cases_on_time + self.cases_late
+        return self.cases_on_time / judged if judged else None
+
+
+def _groups(rows: Iterable[tuple[str, Level]]) -> tuple[RatingGroup, ...]:
+    totals: Counter[str] = Counter()
+    bad: Counter[str] = Counter()
+    for key, level in rows:
+        totals[key] += 1
+        bad[key] += level.bad
+    return tuple(
+        RatingGroup(key, totals[key], totals[key] - bad[key], bad[key])
+        for key in sorted(totals, key=_sort_key)
+    )
+
+
+def _sort_key(key: str) -> tuple[int, int | str]:
+    return (0, int(key)) if key.isdigit() else (1, key)
+
+
+def _case_groups(rows: Iterable[tuple[str, bool]]) -> tuple[CaseGroup, ...]:
+    received: Counter[str] = Counter()
+    decided: Counter[str] = Counter()
+    for key, done in rows:
+        received[key] += 1
+        decided[key] += done
+    ordered = sorted(received, key=lambda k: (-received[k], _sort_key(k)))
+    return tuple(CaseGroup(k, received[k], decided[k]) for k in ordered)
+
+
+class SupervisionReports:
+    def __init__(self, runtime: Runtime, clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self._rt = runtime
+        self._clock = clock
+
+    def report(self, who: UserSession, period: Period) -> SupervisionReport:
+        who.require(Permission.SUPERVISE)
+        now = self._clock()
+        today = china_date(now)
+        with self._rt.local.unit_of_work() as uow:
+            session = uow.session
+            minutes = load_settings(session).window_minutes
+            ratings = session.execute(
+                select(Rating.level, Rating.window_number, Rating.clerk_name).where(
+                    ~Rating.deleted, Rating.rated_at >= period.start, Rating.rated_at < period.end
+                )
+            ).all()
+            rects = session.execute(
+                select(Rectification.status, Rectification.due_date, Rectification.closed_at).where(
+                    ~Rectification.deleted,
+                    Rectification.opened_at >= period.start,
+                    Rectification.opened_at < period.end,
+                )
+            ).all()
+            complaints = session.execute(
+                select(
+                    ComplaintCase.category,
+                    ComplaintCase.status,
+                    ComplaintCase.source,
+                    ComplaintCase.registered_at,
+                    ComplaintCase.first_action_at,
+                    ComplaintCase.reported,
+                ).where(
+                    ~ComplaintCase.deleted,
+                    ComplaintCase.registered_at >= period.start,
+                    ComplaintCase.registered_at < period.end,
+                )
+            ).all()
+            cases = session.execute(
+                select(
+                    Case.matter_codes,
+                    Case.window_number,
+                    Case.clerk_name,
+                    Case.decided_at,
+                    Case.promised_due,
+                ).where(~Case.deleted, Case.received_at >= period.start, Case.received_at < period.end)
+            ).all()
+
+        levels = [Level(r.level) for r in ratings]
+        level_counts = Counter(levels)
+        bad = sum(1 for level in levels if level.bad)
+        rect_open = rect_overdue = on_time = late = 0
+        for status, due, closed_at in rects:
+            if status == "closed" and closed_at is not None:
+                if china_date(closed_at) <= due:
+                    on_time += 1
+                else:
+                    late += 1
+            else:
+                rect_open += 1
+                rect_overdue += today > due
+        limit = dt.timedelta(minutes=minutes)
+        categories = Counter(Category(c.category) for c in complaints)
+        statuses = Counter(Status(c.status) for c in complaints)
+        sources = Counter(Source(c.source) for c in complaints)
+        in_target = sum(
+            1
+            for c in complaints
+            if c.first_action_at is not None and c.first_action_at - c.registered_at <= limit
+        )
+        negative = sum(1 for c in complaints if c.reported)
+        matter_rows: list[tuple[str, bool]] = []
+        case_on_time = case_late = 0
+        for case in cases:
+            done = case.decided_at is not None
+            for code in case.matter_codes or [""]:
+                matter_rows.append((str(code), done))
+            if case.promised_due is not None:
+                if done and case.decided_at <= case.promised_due:
+                    case_on_time += 1
+                elif (done and case.decided_at > case.promised_due) or (not done and now > case.promised_due):
+                    case_late += 1
+        return SupervisionReport(
+            period=period,
+            ratings=len(levels),
+            levels=tuple((level, level_counts[level]) for level in LEVELS),
+            good=len(levels) - bad,
+            bad=bad,
+            by_window=_groups(
+                (str(r.window_number) if r.window_number is not None else "-", Level(r.level))
+                for r in ratings
+            ),
+            by_clerk=_groups((r.clerk_name or "-", Level(r.level)) for r in ratings),
+            rectifications=len(rects),
+            rect_open=rect_open,
+            rect_overdue=rect_overdue,
+            rect_closed_on_time=on_time,
+            rect_closed_late=late,
+            complaints=len(complaints),
+            complaints_by_category=tuple((c, categories[c]) for c in Category),
+            complaints_by_status=tuple((s, statuses[s]) for s in Status),
+            complaints_by_source=tuple((s, sources[s]) for s in Source),
+            complaints_in_target=in_target,
+            negative_answers=negative,
+            cases=len(cases),
+            cases_by_matter=_case_groups(matter_rows),
+            cases_by_window=_case_groups(
+                (str(c.window_number) if c.window_number is not None else "-", c.decided_at is not None)
+                for c in cases
+            ),
+            cases_by_clerk=_case_groups((c.clerk_name or "-", c.decided_at is not None) for c in cases),
+            cases_on_time=case_on_time,
+            cases_late=case_late,
+        )
+
+    def export_csv(self, who: UserSession, period: Period) -> bytes:
+        """The report as CSV sections (UTF-8 with BOM so that Excel shows the Chinese text)."""
+        report = self.report(who, period)
+        return report_csv(report)
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:.1f}%"
+
+
+def report_csv(report: SupervisionReport) -> bytes:
+    buffer = io.StringIO()
+    w = csv.writer(buffer)
+    w.writerow([_("统计期间"), report.period.text()])
+    w.writerow([])
+    w.writerow([_("好差评")])
+    w.writerow([_("评价总数"), report.ratings])
+    for level, count in report.levels:
+        w.writerow([level.label, count])
+    w.writerow([_("满意率"), _percent(report.satisfaction_rate)])
+    w.writerow([_("差评数"), report.bad])
+    w.writerow([])
+    w.writerow([_("窗口"), _("评价数"), _("好评"), _("差评"), _("满意率")])
+    for g in report.by_window:
+        w.writerow([g.key, g.total, g.good, g.bad, _percent(g.rate)])
+    w.writerow([])
+    w.writerow([_("工作人员"), _("评价数"), _("好评"), _("差评"), _("满意率")])
+    for g in report.by_clerk:
+        w.writerow([g.key, g.total, g.good, g.bad, _percent(g.rate)])
+    w.writerow([])
+    w.writerow([_("差评整改")])
+    w.writerow([_("整改总数"), report.rectifications])
+    w.writerow([_("整改中"), report.rect_open])
+    w.writerow([_("逾期未办结"), report.rect_overdue])
+    w.writerow([_("按期办结"), report.rect_closed_on_time])
+    w.writerow([_("逾期办结"), report.rect_closed_late])
+    w.writerow([])
+    w.writerow([_("办不成事")])
+    w.writerow([_("案件总数"), report.complaints])
+    w.writerow([_("20 分钟内首次处理"), report.complaints_in_target])
+    w.writerow([_("否定答复"), report.negative_answers])
+    for category, count in report.complaints_by_category:
+        w.writerow([_("类别"), category.label, count])
+    for status, count in report.complaints_by_status:
+        w.writerow([_("状态"), status.label, count])
+    for source, count in report.complaints_by_source:
+        w.writerow([_("来源"), source.label, count])
+    w.writerow([])
+    w.writerow([_("办件")])
+    w.writerow([_("收件总数"), report.cases])
+    w.writerow([_("按时办结率"), _percent(report.on_time_rate)])
+    for title, groups in (
+        (_("事项编码"), report.cases_by_matter),
+        (_("窗口"), report.cases_by_window),
+        (_("工作人员"), report.cases_by_clerk),
+    ):
+        w.writerow([title, _("收件"), _("已办结")])
+        for case_group in groups:
+            w.writerow([case_group.key, case_group.received, case_group.decided])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+# --- the supervision part of the hall monitor -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OpenComplaint:
+    number: str
+    source: Source
+    applicant_name: str
+    request: str
+    window_number: int | None
+    status: Status
+    registered_at: dt.datetime
+    first_action_at: dt.datetime | None
+    due_date: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenRectification:
+    service_ref: str
+    level: Level
+    window_number: int | None
+    clerk_name: str
+    due_date: dt.date
+    follow_ups: int
+    overdue: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DueCase:
+    case_number: str
+    window_number: int | None
+    clerk_name: str
+    promised_due: dt.datetime
+    overdue: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorSnapshot:
+    at: dt.datetime
+    window_minutes: int
+    complaints: tuple[OpenComplaint, ...]
+    rectifications: tuple[OpenRectification, ...]
+    due_cases: tuple[DueCase, ...]
+
+    def complaints_over_target(self, now: dt.datetime) -> int:
+        limit = dt.timedelta(minutes=self.window_minutes)
+        return sum(1 for c in self.complaints if c.first_action_at is None and now - c.registered_at > limit)
+
+    @property
+    def rectifications_overdue(self) -> int:
+        return sum(1 for r in self.rectifications if r.overdue)
+
+    @property
+    def cases_overdue(self) -> int:
+        return sum(1 for c in self.due_cases if c.overdue)
+
+
+UNDECIDED = ("received", "accepted", "correction_requested", "in_review", "special_procedure")
+
+
+def monitor_snapshot(
+    runtime: Runtime, who: UserSession, now: dt.datetime | None = None, due_within_hours: int = 24
+) -> MonitorSnapshot:
+    """Open 办不成事 cases, open rectifications, and undecided cases due within
+    ``due_within_hours`` or already past their promised time."""
+    who.require(Permission.SUPERVISE)
+    now = now or utcnow()
+    today = china_date(now)
+    horizon = now + dt.timedelta(hours=due_within_hours)
+    with runtime.local.unit_of_work() as uow:
+        session = uow.session
+        minutes = load_settings(session).window_minutes
+        complaints = tuple(
+            OpenComplaint(
+                c.number,
+                Source(c.source),
+                c.applicant_name,
+                c.request,
+                c.window_number,
+                Status(c.status),
+                c.registered_at,
+                c.first_action_at,
+                c.due_date,
+            )
+            for c in session.scalars(
+                select(ComplaintCase)
+                .where(~ComplaintCase.deleted, ComplaintCase.status != Status.CLOSED.value)
+                .order_by(ComplaintCase.registered_at)
+            )
+        )
+        rects = []
+        for r in session.scalars(
+            select(Rectification)
+            .where(~Rectification.deleted, Rectification.status == "open")
+            .order_by(Rectification.due_date)
+        ):
+            rating = session.get(Rating, r.rating_id)
+            rects.append(
+                OpenRectification(
+                    rating.service_ref if rating else "",
+                    Level(r.level),
+                    r.window_number,
+                    r.clerk_name,
+                    r.due_date,
+                    r.follow_ups,
+                    today > r.due_date,
+                )
+            )
+        due = tuple(
+            DueCase(c.case_number, c.window_number, c.clerk_name, c.promised_due, c.promised_due < now)
+            for c in session.scalars(
+                select(Case)
+                .where(
+                    ~Case.deleted,
+                    Case.status.in_(UNDECIDED),
+                    Case.promised_due.is_not(None),
+                    Case.promised_due <= horizon,
+                )
+                .order_by(Case.promised_due)
+            )
+            if c.promised_due is not None
+        )
+    return MonitorSnapshot(now, minutes, complaints, tuple(rects), due)

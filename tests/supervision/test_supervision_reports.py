@@ -1,0 +1,182 @@
+"""Report figures against hand-computed values on a small fixed data set (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from supervision_helpers import Clock, open_demo_runtime, session_for
+
+from clerk_app.security.roles import PermissionDenied
+from clerk_app.services.complaints import (
+    Category,
+    ComplaintInput,
+    ComplaintService,
+    Complexity,
+    Source,
+    Status,
+)
+from clerk_app.services.errors import UserError
+from clerk_app.services.ratings import Cause, Level, RatingInput, RatingService
+from clerk_app.services.runtime import Runtime
+from clerk_app.services.supervision_reports import Period, PeriodKind, SupervisionReports, monitor_snapshot
+from clerk_app.store.models.cases import Applicant, Case
+
+UTC = dt.UTC
+WEEK = Period.of(PeriodKind.WEEK, dt.date(2025, 10, 1))  # Monday 29 September – Sunday 5 October
+LATER = dt.datetime(2025, 10, 29, 2, 0, tzinfo=UTC)  # 29 October, 10:00 in the hall
+
+
+def at(month: int, day: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2025, month, day, hour, minute, tzinfo=UTC)
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, db_url: str) -> Iterator[Runtime]:
+    yield from open_demo_runtime(tmp_path / "data", db_url)
+
+
+def _seed(runtime: Runtime) -> None:
+    clock = Clock(at(9, 30, 2))
+    ratings = RatingService(runtime, clock=clock)
+    wang, li = session_for(runtime, "wangxy", 3), session_for(runtime, "lijg", 4)
+    supervisor = session_for(runtime, "chenjing", None)
+    ratings.record(wang, RatingInput("t1", Level.VERY_SATISFIED))
+    ratings.record(wang, RatingInput("t2", Level.SATISFIED))
+    first_bad = ratings.record(wang, RatingInput("t3", Level.DISSATISFIED)).rectification
+    ratings.record(li, RatingInput("t4", Level.BASICALLY_SATISFIED))
+    ratings.record(li, RatingInput("t5", Level.VERY_DISSATISFIED))
+    assert first_bad is not None
+    ratings.record_follow_up(supervisor, first_bad.id, reached=True, note="已沟通")
+    ratings.record_cause(supervisor, first_bad.id, cause=Cause.ATTITUDE, action="批评教育")
+    ratings.close(supervisor, first_bad.id)
+    clock.now = at(10, 6, 2)  # the next Monday: outside the week
+    ratings.record(wang, RatingInput("t6", Level.SATISFIED))
+
+    complaints = ComplaintService(runtime, clock=clock)
+    clock.now = at(9, 30, 2)
+    a = complaints.register(supervisor, ComplaintInput("a", Category.MATERIALS))
+    clock.now = at(9, 30, 2, 15)
+    complaints.hand_over(supervisor, a.id, department="税务局", complexity=Complexity.COMPLEX)
+    clock.now = at(9, 30, 3)
+    b = complaints.register(supervisor, ComplaintInput("b", Category.MATERIALS))
+    clock.now = at(9, 30, 3, 30)
+    complaints.resolve(supervisor, b.id, "当场解决")
+    clock.now = at(10, 1, 1)
+    c = complaints.register(
+        supervisor, ComplaintInput("c", Category.POLICY, Source.HOTLINE, hotline_ref="h1")
+    )
+    clock.now = at(10, 1, 1, 5)
+    complaints.negative_answer(supervisor, c.id, "依法不能办理，已说明法律依据")
+
+    with runtime.local.unit_of_work() as uow:
+        applicant = Applicant(kind="person", id_type="111", id_number="11010519491231002X", name="张三")
+        uow.session.add(applicant)
+        uow.session.flush()
+        rows = [
+            ("C1", ["M1"], 3, "王晓燕", at(9, 30, 2), at(10, 10, 9), at(10, 9, 3)),
+            ("C2", ["M1", "M2"], 3, "王晓燕", at(9, 30, 3), at(10, 9, 9), at(10, 10, 3)),
+            ("C3", ["M2"], 4, "李建国", at(10, 2, 2), at(10, 14, 9), None),
+            ("C4", ["M3"], 4, "李建国", at(10, 5, 2), None, None),
+            ("C5", ["M1"], 4, "李建国", at(10, 6, 2), at(10, 20, 9), None),
+        ]
+        for number, codes, window, clerk, received, due, decided in rows:
+            uow.session.add(
+                Case(
+                    case_number=number,
+                    applicant_id=applicant.id,
+                    matter_codes=codes,
+                    status="approved" if decided else "in_review",
+                    received_at=received,
+                    accepted_at=received,
+                    promised_due=due,
+                    decided_at=decided,
+                    clerk_id=uuid.uuid4(),
+                    clerk_name=clerk,
+                    window_number=window,
+                )
+            )
+        uow.commit()
+
+
+def test_periods() -> None:
+    assert (WEEK.first, WEEK.last) == (dt.date(2025, 9, 29), dt.date(2025, 10, 5))
+    month = Period.of(PeriodKind.MONTH, dt.date(2024, 2, 10))
+    assert (month.first, month.last) == (dt.date(2024, 2, 1), dt.date(2024, 2, 29))
+    day = Period.of(PeriodKind.DAY, dt.date(2025, 12, 31))
+    assert day.start == dt.datetime(2025, 12, 30, 16, 0, tzinfo=UTC)
+    assert day.end == dt.datetime(2025, 12, 31, 16, 0, tzinfo=UTC)
+    with pytest.raises(UserError, match="结束日期"):
+        Period.of(PeriodKind.RANGE, dt.date(2025, 10, 2), dt.date(2025, 10, 1))
+
+
+def test_week_report_matches_hand_computed_figures(runtime: Runtime) -> None:
+    _seed(runtime)
+    supervisor = session_for(runtime, "chenjing", None)
+    report = SupervisionReports(runtime, clock=lambda: LATER).report(supervisor, WEEK)
+    # 好差评: five ratings in the week (t6 is the next Monday), one of each level
+    assert report.ratings == 5 and dict(report.levels) == dict.fromkeys(Level, 1)
+    assert (report.good, report.bad, report.satisfaction_rate) == (3, 2, 0.6)
+    assert [(g.key, g.total, g.good, g.bad) for g in report.by_window] == [("3", 3, 2, 1), ("4", 2, 1, 1)]
+    assert [(g.key, g.total) for g in report.by_clerk] == [("李建国", 2), ("王晓燕", 3)]
+    # two rectifications: t3 closed on 30 September (due 28 October), t5 open and overdue on 29 October
+    assert (report.rectifications, report.rect_open, report.rect_overdue) == (2, 1, 1)
+    assert (report.rect_closed_on_time, report.rect_closed_late) == (1, 0)
+    # 办不成事: a handed over after 15 min, b resolved after 30 min, c negative after 5 min
+    assert report.complaints == 3 and report.complaints_in_target == 2 and report.negative_answers == 1
+    assert dict(report.complaints_by_category)[Category.MATERIALS] == 2
+    assert dict(report.complaints_by_category)[Category.POLICY] == 1
+    statuses = dict(report.complaints_by_status)
+    assert (statuses[Status.HANDED_OVER], statuses[Status.RESOLVED], statuses[Status.NEGATIVE]) == (1, 1, 1)
+    assert dict(report.complaints_by_source) == {Source.WINDOW: 2, Source.PAD: 0, Source.HOTLINE: 1}
+    # cases: C1 on time, C2 decided late, C3 past its promised time, C4 has none, C5 outside the week
+    assert report.cases == 4
+    assert [(g.key, g.received, g.decided) for g in report.cases_by_matter] == [
+        ("M1", 2, 2),
+        ("M2", 2, 1),
+        ("M3", 1, 0),
+    ]
+    assert [(g.key, g.received, g.decided) for g in report.cases_by_window] == [("3", 2, 2), ("4", 2, 0)]
+    assert (report.cases_on_time, report.cases_late) == (1, 2)
+    assert report.on_time_rate == pytest.approx(1 / 3)
+    # a day with nothing has no rates rather than a division by zero
+    empty = SupervisionReports(runtime, clock=lambda: LATER).report(
+        supervisor, Period.of(PeriodKind.DAY, dt.date(2025, 9, 1))
+    )
+    assert empty.ratings == 0 and empty.satisfaction_rate is None and empty.on_time_rate is None
+
+
+def test_report_csv_and_roles(runtime: Runtime) -> None:
+    _seed(runtime)
+    supervisor = session_for(runtime, "chenjing", None)
+    reports = SupervisionReports(runtime, clock=lambda: LATER)
+    data = reports.export_csv(supervisor, WEEK)
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0] == ["统计期间", "2025-09-29 — 2025-10-05"]
+    assert ["满意率", "60.0%"] in rows and ["差评数", "2"] in rows and ["按时办结率", "33.3%"] in rows
+    with pytest.raises(PermissionDenied):
+        reports.report(session_for(runtime, "wangxy", 3), WEEK)
+
+
+def test_monitor_snapshot_lists_what_needs_the_supervisor(runtime: Runtime) -> None:
+    _seed(runtime)
+    supervisor = session_for(runtime, "chenjing", None)
+    waiting = ComplaintService(runtime, clock=lambda: LATER - dt.timedelta(minutes=25))
+    waiting.register(supervisor, ComplaintInput("d", Category.OTHER))
+    snapshot = monitor_snapshot(runtime, supervisor, LATER)
+    assert [c.request for c in snapshot.complaints] == ["a", "b", "c", "d"]
+    assert snapshot.complaints_over_target(LATER) == 1
+    assert [(r.service_ref, r.overdue) for r in snapshot.rectifications] == [("t5", True)]
+    assert snapshot.rectifications_overdue == 1
+    # C3 and C5 are past their promised times on 29 October; on 19 October C5 is due within a day
+    assert [(c.case_number, c.overdue) for c in snapshot.due_cases] == [("C3", True), ("C5", True)]
+    soon = monitor_snapshot(runtime, supervisor, at(10, 19, 12))
+    assert [(c.case_number, c.overdue) for c in soon.due_cases] == [("C3", True), ("C5", False)]
+    with pytest.raises(PermissionDenied):
+        monitor_snapshot(runtime, session_for(runtime, "wangxy", 3), LATER)
