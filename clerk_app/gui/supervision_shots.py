@@ -1,5 +1,6 @@
 """Screenshots of the supervision screens (registered in ``clerk_app.gui.screenshots.SHOTS``):
-the rating pad, a rectification being worked on and a 办不成事 case with its timer."""
+the rating pad, a rectification being worked on, a 办不成事 case with its timer, the hall
+monitor and the report page."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clerk_app.gui.pages.supervision import ComplaintsPage, RectificationsPage
+from clerk_app.gui.pages.supervision_monitor import MonitorPage, ReportsPage
 from clerk_app.gui.rating_pad import RatingPad
 from clerk_app.services.complaints import Category, ComplaintInput, ComplaintService, Source
 from clerk_app.services.ratings import Cause, Level, RatingInput, RatingService
@@ -79,4 +81,32 @@ def shot_complaint(ctx: ShotContext) -> list[Path]:
     return [path]
 
 
-SUPERVISION_SHOTS = [shot_rating_pad, shot_rectification, shot_complaint]
+def shot_monitor(ctx: ShotContext) -> list[Path]:
+    main = ctx.main_window("chenjing", "Duty#2026", None)
+    page = main.show_page("monitor")
+    assert isinstance(page, MonitorPage)
+    path = ctx.save(main, "supervision-monitor")
+    main.close()
+    return [path]
+
+
+def shot_reports(ctx: ShotContext) -> list[Path]:
+    main = ctx.main_window("chenjing", "Duty#2026", None)
+    clerk = ctx.station.auth.login(4, "lijg", "Window#2026")
+    ratings = RatingService(ctx.station.runtime)
+    levels = (
+        [Level.VERY_SATISFIED] * 6
+        + [Level.SATISFIED] * 3
+        + [Level.BASICALLY_SATISFIED, Level.VERY_DISSATISFIED]
+    )
+    for index, level in enumerate(levels):
+        ratings.record(clerk, RatingInput(f"B{index + 1:03d}", level))
+    page = main.show_page("reports")
+    assert isinstance(page, ReportsPage)
+    page.run()
+    path = ctx.save(main, "supervision-reports")
+    main.close()
+    return [path]
+
+
+SUPERVISION_SHOTS = [shot_rating_pad, shot_rectification, shot_complaint, shot_monitor, shot_reports]

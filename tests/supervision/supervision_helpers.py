@@ -9,8 +9,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from clerk_app.gui.errors import ErrorReporter
+from clerk_app.gui.pages.base import PageContext
+from clerk_app.gui.tasks import TaskRunner
 from clerk_app.security.roles import Role
-from clerk_app.services.auth import UserSession
+from clerk_app.services.auth import AuthService, UserSession
 from clerk_app.services.demo import ensure_demo
 from clerk_app.services.runtime import Runtime, open_central, open_store
 from clerk_app.settings import Settings, resolve_paths
@@ -56,3 +59,16 @@ def session_for(runtime: Runtime, username: str, window: int | None) -> UserSess
         user = uow.session.scalar(select(User).where(User.username == username))
         assert user is not None
         return UserSession(user.id, user.username, user.display_name, Role(user.role), window, "演示大厅")
+
+
+class Contexts:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.errors = ErrorReporter(runtime.paths.crash_reports)
+        self.errors.interactive = False
+        self.tasks = TaskRunner(self.errors)
+        self.auth = AuthService(runtime)
+
+    def of(self, username: str, window: int | None) -> PageContext:
+        session = session_for(self.runtime, username, window)
+        return PageContext(self.runtime, session, self.tasks, self.errors, self.auth)

@@ -12,18 +12,14 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
-from supervision_helpers import open_demo_runtime, session_for
+from supervision_helpers import Contexts, open_demo_runtime, session_for
 
 from clerk_app.gui import app as gui_app
 from clerk_app.gui import rating_pad
-from clerk_app.gui.errors import ErrorReporter
 from clerk_app.gui.pages import PAGES
-from clerk_app.gui.pages.base import PageContext
 from clerk_app.gui.pages.supervision import ComplaintsPage, RatingsPage, RectificationsPage
 from clerk_app.gui.rating_pad import RatingPad
-from clerk_app.gui.tasks import TaskRunner
 from clerk_app.security.roles import Role
-from clerk_app.services.auth import AuthService
 from clerk_app.services.complaints import ComplaintInput, ComplaintService, Complexity, Source, Status
 from clerk_app.services.ratings import Level, RatingInput, RatingService, SupervisionSettings
 from clerk_app.services.runtime import Runtime
@@ -33,19 +29,6 @@ from clerk_app.services.runtime import Runtime
 def runtime(qapp: QApplication, tmp_path: Path) -> Iterator[Runtime]:
     gui_app.configure(qapp, "zh_CN")
     yield from open_demo_runtime(tmp_path / "data")
-
-
-class Contexts:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.errors = ErrorReporter(runtime.paths.crash_reports)
-        self.errors.interactive = False
-        self.tasks = TaskRunner(self.errors)
-        self.auth = AuthService(runtime)
-
-    def of(self, username: str, window: int | None) -> PageContext:
-        session = session_for(self.runtime, username, window)
-        return PageContext(self.runtime, session, self.tasks, self.errors, self.auth)
 
 
 @pytest.fixture
@@ -264,7 +247,7 @@ def test_ratings_page_shows_a_clerk_only_their_own(qtbot: QtBot, contexts: Conte
     _idle(qtbot, contexts)
 
 
-def test_screenshots_of_pad_rectification_and_case(
+def test_screenshots_of_the_supervision_screens(
     qapp: QApplication, runtime: Runtime, tmp_path: Path
 ) -> None:
     from clerk_app.gui.screenshots import SHOTS, ShotContext
@@ -281,6 +264,8 @@ def test_screenshots_of_pad_rectification_and_case(
         "rating-pad.png",
         "supervision-rectification.png",
         "supervision-complaint.png",
+        "supervision-monitor.png",
+        "supervision-reports.png",
     ]
     assert all(p.stat().st_size > 10_000 for p in written)
     assert station.errors.last is None

@@ -7,8 +7,17 @@ from clerk_app.gui.pages.base import Page, PageContext
 from clerk_app.gui.pages.home import HomePage
 from clerk_app.gui.pages.intake import IntakePage
 from clerk_app.gui.pages.supervision import ComplaintsPage, RectificationsPage
+from clerk_app.gui.pages.supervision_monitor import MonitorPage, ReportsPage
 from clerk_app.gui.pages.system import SystemPage
 
-PAGES: list[type[Page]] = [HomePage, IntakePage, ComplaintsPage, RectificationsPage, SystemPage]
+PAGES: list[type[Page]] = [
+    HomePage,
+    IntakePage,
+    MonitorPage,
+    ComplaintsPage,
+    RectificationsPage,
+    ReportsPage,
+    SystemPage,
+]
 
 __all__ = ["PAGES", "Page", "PageContext"]
