@@ -68,11 +68,13 @@ def _open(args: argparse.Namespace) -> object:
     """Open (create, migrate) both stores and seed the demo hall where it applies."""
     from clerk_app.services.demo import ensure_demo
     from clerk_app.services.runtime import open_runtime
+    from clerk_app.services.supervision_demo import seed_supervision_history
     from clerk_app.settings import resolve_paths
 
     runtime = open_runtime(resolve_paths(args.data_dir).ensure(), args.central or os.environ.get(CENTRAL_URL_ENV))
     if runtime.central_is_embedded or args.demo:
         ensure_demo(runtime.central, runtime.local)
+        seed_supervision_history(runtime.local)
     return runtime
 
 

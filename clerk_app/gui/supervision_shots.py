@@ -8,11 +8,15 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QDate
+
 from clerk_app.gui.pages.supervision import ComplaintsPage, RectificationsPage
 from clerk_app.gui.pages.supervision_monitor import MonitorPage, ReportsPage
 from clerk_app.gui.rating_pad import RatingPad
 from clerk_app.services.complaints import Category, ComplaintInput, ComplaintService, Source
 from clerk_app.services.ratings import Cause, Level, RatingInput, RatingService
+from clerk_app.services.supervision_demo import seed_supervision_history
+from clerk_app.services.supervision_reports import PeriodKind
 
 if TYPE_CHECKING:
     from clerk_app.gui.screenshots import ShotContext
@@ -82,6 +86,7 @@ def shot_complaint(ctx: ShotContext) -> list[Path]:
 
 
 def shot_monitor(ctx: ShotContext) -> list[Path]:
+    seed_supervision_history(ctx.station.runtime.local)
     main = ctx.main_window("chenjing", "Duty#2026", None)
     page = main.show_page("monitor")
     assert isinstance(page, MonitorPage)
@@ -91,18 +96,14 @@ def shot_monitor(ctx: ShotContext) -> list[Path]:
 
 
 def shot_reports(ctx: ShotContext) -> list[Path]:
+    seed_supervision_history(ctx.station.runtime.local)
     main = ctx.main_window("chenjing", "Duty#2026", None)
-    clerk = ctx.station.auth.login(4, "lijg", "Window#2026")
-    ratings = RatingService(ctx.station.runtime)
-    levels = (
-        [Level.VERY_SATISFIED] * 6
-        + [Level.SATISFIED] * 3
-        + [Level.BASICALLY_SATISFIED, Level.VERY_DISSATISFIED]
-    )
-    for index, level in enumerate(levels):
-        ratings.record(clerk, RatingInput(f"B{index + 1:03d}", level))
     page = main.show_page("reports")
     assert isinstance(page, ReportsPage)
+    page.kind_combo.setCurrentIndex(page.kind_combo.findData(PeriodKind.RANGE.value))
+    today = QDate.currentDate()
+    page.from_edit.setDate(today.addDays(-30))
+    page.to_edit.setDate(today)
     page.run()
     path = ctx.save(main, "supervision-reports")
     main.close()
