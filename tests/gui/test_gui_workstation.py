@@ -57,7 +57,7 @@ def _sign_in(qtbot: QtBot, station: Workstation, username: str, window_index: in
 def test_clerk_signs_in_at_a_window(qtbot: QtBot, station: Workstation) -> None:
     main = _sign_in(qtbot, station, "wangxy", window_index=2)
     assert main.ctx.session.window_number == 3
-    assert [p.key for p in main.pages] == ["home", "intake", "system"]
+    assert [p.key for p in main.pages] == ["home", "intake", "system", "ratings"]
     assert "3 号窗口" in main.window_label.text() and "王晓燕" in main.user_label.text()
     qtbot.waitUntil(lambda: "在线" in main.central_label.text())
     assert station.runtime.settings.last_window == 3

@@ -6,7 +6,7 @@ from __future__ import annotations
 from clerk_app.gui.pages.base import Page, PageContext
 from clerk_app.gui.pages.home import HomePage
 from clerk_app.gui.pages.intake import IntakePage
-from clerk_app.gui.pages.supervision import ComplaintsPage, RectificationsPage
+from clerk_app.gui.pages.supervision import ComplaintsPage, RatingsPage, RectificationsPage
 from clerk_app.gui.pages.supervision_monitor import MonitorPage, ReportsPage
 from clerk_app.gui.pages.system import SystemPage
 
@@ -18,6 +18,7 @@ PAGES: list[type[Page]] = [
     RectificationsPage,
     ReportsPage,
     SystemPage,
+    RatingsPage,
 ]
 
 __all__ = ["PAGES", "Page", "PageContext"]
