@@ -36,6 +36,7 @@ from clerk_app.services.complaints import Category, Source, Status
 from clerk_app.services.errors import UserError
 from clerk_app.services.ratings import CHINA, LEVELS, Level, china_date, load_settings
 from clerk_app.services.runtime import Runtime
+from clerk_app.services.xlsx import Cell, write_xlsx
 from clerk_app.store.base import utcnow
 from clerk_app.store.models.cases import Case
 from clerk_app.store.models.supervision import ComplaintCase, Rating, Rectification
@@ -304,64 +305,84 @@ class SupervisionReports:
 
     def export_csv(self, who: UserSession, period: Period) -> bytes:
         """The report as CSV sections (UTF-8 with BOM so that Excel shows the Chinese text)."""
-        report = self.report(who, period)
-        return report_csv(report)
+        return report_csv(self.report(who, period))
+
+    def export_xlsx(self, who: UserSession, period: Period) -> bytes:
+        return report_xlsx(self.report(who, period))
 
 
 def _percent(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.1f}%"
 
 
-def report_csv(report: SupervisionReport) -> bytes:
-    buffer = io.StringIO()
-    w = csv.writer(buffer)
-    w.writerow([_("统计期间"), report.period.text()])
-    w.writerow([])
-    w.writerow([_("好差评")])
-    w.writerow([_("评价总数"), report.ratings])
-    for level, count in report.levels:
-        w.writerow([level.label, count])
-    w.writerow([_("满意率"), _percent(report.satisfaction_rate)])
-    w.writerow([_("差评数"), report.bad])
-    w.writerow([])
-    w.writerow([_("窗口"), _("评价数"), _("好评"), _("差评"), _("满意率")])
-    for g in report.by_window:
-        w.writerow([g.key, g.total, g.good, g.bad, _percent(g.rate)])
-    w.writerow([])
-    w.writerow([_("工作人员"), _("评价数"), _("好评"), _("差评"), _("满意率")])
-    for g in report.by_clerk:
-        w.writerow([g.key, g.total, g.good, g.bad, _percent(g.rate)])
-    w.writerow([])
-    w.writerow([_("差评整改")])
-    w.writerow([_("整改总数"), report.rectifications])
-    w.writerow([_("整改中"), report.rect_open])
-    w.writerow([_("逾期未办结"), report.rect_overdue])
-    w.writerow([_("按期办结"), report.rect_closed_on_time])
-    w.writerow([_("逾期办结"), report.rect_closed_late])
-    w.writerow([])
-    w.writerow([_("办不成事")])
-    w.writerow([_("案件总数"), report.complaints])
-    w.writerow([_("20 分钟内首次处理"), report.complaints_in_target])
-    w.writerow([_("否定答复"), report.negative_answers])
-    for category, count in report.complaints_by_category:
-        w.writerow([_("类别"), category.label, count])
-    for status, count in report.complaints_by_status:
-        w.writerow([_("状态"), status.label, count])
-    for source, count in report.complaints_by_source:
-        w.writerow([_("来源"), source.label, count])
-    w.writerow([])
-    w.writerow([_("办件")])
-    w.writerow([_("收件总数"), report.cases])
-    w.writerow([_("按时办结率"), _percent(report.on_time_rate)])
-    for title, groups in (
-        (_("事项编码"), report.cases_by_matter),
-        (_("窗口"), report.cases_by_window),
-        (_("工作人员"), report.cases_by_clerk),
+Table = list[list[Cell]]
+
+
+def _level_row(level: Level, count: int) -> list[Cell]:
+    return [level.label, count]
+
+
+def report_tables(report: SupervisionReport) -> list[tuple[str, Table]]:
+    """The report as named tables (the first row of each is its header): the sheets of the XLSX
+    export and the sections of the CSV export."""
+    summary: Table = [
+        [_("项目"), _("数值")],
+        [_("统计期间"), report.period.text()],
+        [_("评价总数"), report.ratings],
+        *(_level_row(level, count) for level, count in report.levels),
+        [_("满意率"), _percent(report.satisfaction_rate)],
+        [_("差评数"), report.bad],
+        [_("整改总数"), report.rectifications],
+        [_("整改中"), report.rect_open],
+        [_("逾期未办结"), report.rect_overdue],
+        [_("按期办结"), report.rect_closed_on_time],
+        [_("逾期办结"), report.rect_closed_late],
+        [_("办不成事案件总数"), report.complaints],
+        [_("20 分钟内首次处理"), report.complaints_in_target],
+        [_("否定答复"), report.negative_answers],
+        [_("收件总数"), report.cases],
+        [_("按时办结率"), _percent(report.on_time_rate)],
+    ]
+    rating_header: list[Cell] = [_("评价数"), _("好评"), _("差评"), _("满意率")]
+    by_window: Table = [[_("窗口"), *rating_header]]
+    by_window += [[g.key, g.total, g.good, g.bad, _percent(g.rate)] for g in report.by_window]
+    by_clerk: Table = [[_("工作人员"), *rating_header]]
+    by_clerk += [[g.key, g.total, g.good, g.bad, _percent(g.rate)] for g in report.by_clerk]
+    complaints: Table = [[_("分组"), _("项"), _("数量")]]
+    complaints += [[_("类别"), c.label, n] for c, n in report.complaints_by_category]
+    complaints += [[_("状态"), s.label, n] for s, n in report.complaints_by_status]
+    complaints += [[_("来源"), s.label, n] for s, n in report.complaints_by_source]
+    tables: list[tuple[str, Table]] = [
+        (_("概况"), summary),
+        (_("窗口评价"), by_window),
+        (_("工作人员评价"), by_clerk),
+        (_("办不成事"), complaints),
+    ]
+    for title, key_title, groups in (
+        (_("办件（事项）"), _("事项编码"), report.cases_by_matter),
+        (_("办件（窗口）"), _("窗口"), report.cases_by_window),
+        (_("办件（工作人员）"), _("工作人员"), report.cases_by_clerk),
     ):
-        w.writerow([title, _("收件"), _("已办结")])
-        for case_group in groups:
-            w.writerow([case_group.key, case_group.received, case_group.decided])
+        table: Table = [[key_title, _("收件"), _("已办结")]]
+        table += [[g.key, g.received, g.decided] for g in groups]
+        tables.append((title, table))
+    return tables
+
+
+def report_csv(report: SupervisionReport) -> bytes:
+    """All tables one after the other, each under its title (UTF-8 with BOM for Excel)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for title, rows in report_tables(report):
+        writer.writerow([title])
+        writer.writerows([["" if v is None else v for v in row] for row in rows])
+        writer.writerow([])
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def report_xlsx(report: SupervisionReport) -> bytes:
+    """One sheet per table, numbers as numbers, Chinese text as it is."""
+    return write_xlsx(report_tables(report))
 
 
 # --- the supervision part of the hall monitor -------------------------------------------------

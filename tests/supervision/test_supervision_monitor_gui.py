@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,10 +93,15 @@ def test_report_page_shows_figures_charts_and_exports(
     assert page.window_table.item(0, 0).text() == "3" and page.window_table.item(0, 4).text() == "66.7%"
     assert len(page.level_chart.series()) == 1 and page.level_chart.series()[0].count() == 3
     assert len(page.complaint_chart.series()) == 1
-    csv_path, pdf_path = tmp_path / "report.csv", tmp_path / "report.pdf"
+    csv_path, pdf_path, xlsx_path = tmp_path / "report.csv", tmp_path / "report.pdf", tmp_path / "report.xlsx"
     page.export_csv(csv_path)
+    page.export_xlsx(xlsx_path)
     page.export_pdf(pdf_path)
-    qtbot.waitUntil(lambda: csv_path.exists() and not contexts.tasks.busy, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: csv_path.exists() and xlsx_path.exists() and not contexts.tasks.busy, timeout=10_000
+    )
+    with zipfile.ZipFile(xlsx_path) as book:
+        assert "满意率" in book.read("xl/worksheets/sheet1.xml").decode()
     rows = list(csv.reader(io.StringIO(csv_path.read_bytes().decode("utf-8-sig"))))
     assert ["满意率", "66.7%"] in rows
     pdf = pdf_path.read_bytes()

@@ -6,8 +6,10 @@ import csv
 import datetime as dt
 import io
 import uuid
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from supervision_helpers import Clock, open_demo_runtime, session_for
@@ -25,6 +27,7 @@ from clerk_app.services.errors import UserError
 from clerk_app.services.ratings import Cause, Level, RatingInput, RatingService
 from clerk_app.services.runtime import Runtime
 from clerk_app.services.supervision_reports import Period, PeriodKind, SupervisionReports, monitor_snapshot
+from clerk_app.services.xlsx import column_name, write_xlsx
 from clerk_app.store.models.cases import Applicant, Case
 
 UTC = dt.UTC
@@ -158,7 +161,8 @@ def test_report_csv_and_roles(runtime: Runtime) -> None:
     data = reports.export_csv(supervisor, WEEK)
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert rows[0] == ["统计期间", "2025-09-29 — 2025-10-05"]
+    assert rows[:3] == [["概况"], ["项目", "数值"], ["统计期间", "2025-09-29 — 2025-10-05"]]
+    assert ["办件（事项）"] in rows and ["M1", "2", "2"] in rows
     assert ["满意率", "60.0%"] in rows and ["差评数", "2"] in rows and ["按时办结率", "33.3%"] in rows
     with pytest.raises(PermissionDenied):
         reports.report(session_for(runtime, "wangxy", 3), WEEK)
@@ -180,3 +184,48 @@ def test_monitor_snapshot_lists_what_needs_the_supervisor(runtime: Runtime) -> N
     assert [(c.case_number, c.overdue) for c in soon.due_cases] == [("C3", True), ("C5", False)]
     with pytest.raises(PermissionDenied):
         monitor_snapshot(runtime, session_for(runtime, "wangxy", 3), LATER)
+
+
+def test_report_xlsx_keeps_chinese_text_and_numbers(runtime: Runtime) -> None:
+    _seed(runtime)
+    supervisor = session_for(runtime, "chenjing", None)
+    data = SupervisionReports(runtime, clock=lambda: LATER).export_xlsx(supervisor, WEEK)
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        assert book.testzip() is None
+        for name in book.namelist():  # every part is well-formed XML
+            ElementTree.fromstring(book.read(name))
+        workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))
+        names = [s.get("name") for s in workbook.iterfind("m:sheets/m:sheet", ns)]
+        assert names[:4] == ["概况", "窗口评价", "工作人员评价", "办不成事"] and len(names) == 7
+        types = book.read("[Content_Types].xml").decode()
+        assert all(f"/xl/worksheets/sheet{n}.xml" in types for n in range(1, 8))
+        sheet = ElementTree.fromstring(book.read("xl/worksheets/sheet1.xml"))
+    cells = {}
+    for cell in sheet.iterfind(".//m:c", ns):
+        text = cell.find("m:is/m:t", ns)
+        value = cell.find("m:v", ns)
+        cells[cell.get("r")] = (
+            text.text if text is not None else value.text if value is not None else None,
+            cell,
+        )
+    assert cells["A1"][0] == "项目" and cells["A1"][1].get("s") == "1"  # the bold header
+    rows = {cells[f"A{n}"][0]: cells.get(f"B{n}", (None, None)) for n in range(2, 20) if f"A{n}" in cells}
+    assert rows["统计期间"][0] == "2025-09-29 — 2025-10-05"
+    total = rows["评价总数"]
+    assert total[0] == "5" and total[1].get("t") is None  # a number, not text
+    assert rows["满意率"][0] == "60.0%" and rows["非常不满意"][0] == "1"
+
+
+def test_xlsx_writer_details() -> None:
+    assert [column_name(n) for n in (0, 25, 26, 27, 701, 702)] == ["A", "Z", "AA", "AB", "ZZ", "AAA"]
+    data = write_xlsx([("a/b:c", [["x", None, " 前后空格 ", "bad\x01char"]]), ("A/B:C", [[1.5, True]])])
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        workbook = book.read("xl/workbook.xml").decode()
+        first = book.read("xl/worksheets/sheet1.xml").decode()
+        second = book.read("xl/worksheets/sheet2.xml").decode()
+    assert 'name="a_b_c"' in workbook and 'name="A_B_C (2)"' in workbook
+    assert '<t xml:space="preserve"> 前后空格 </t>' in first and "badchar" in first and 'r="B1"' not in first
+    assert "<v>1.5</v>" in second and "<v>1</v>" in second
+    with pytest.raises(ValueError, match="sheet"):
+        write_xlsx([])

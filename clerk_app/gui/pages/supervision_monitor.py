@@ -42,6 +42,7 @@ from clerk_app.services.supervision_reports import (
     SupervisionReports,
     monitor_snapshot,
     report_csv,
+    report_xlsx,
 )
 
 REFRESH_MS = 10_000
@@ -221,12 +222,15 @@ class ReportsPage(Page):
         run.clicked.connect(self.run)
         self.csv_button = QPushButton(_("导出 CSV"))
         self.csv_button.clicked.connect(self._choose_csv)
+        self.xlsx_button = QPushButton(_("导出 Excel"))
+        self.xlsx_button.clicked.connect(self._choose_xlsx)
         self.pdf_button = QPushButton(_("导出 PDF"))
         self.pdf_button.clicked.connect(self._choose_pdf)
         for widget in (self.kind_combo, self.from_edit, QLabel("—"), self.to_edit, run):
             controls.addWidget(widget)
         controls.addStretch(1)
         controls.addWidget(self.csv_button)
+        controls.addWidget(self.xlsx_button)
         controls.addWidget(self.pdf_button)
         self.layout_.addLayout(controls)
         self.area = QWidget()
@@ -386,6 +390,13 @@ class ReportsPage(Page):
         if name:
             self.export_csv(Path(name))
 
+    def _choose_xlsx(self) -> None:
+        name, _filter = QFileDialog.getSaveFileName(
+            self, _("导出报表"), "统计报表.xlsx", _("Excel 工作簿 (*.xlsx)")
+        )
+        if name:
+            self.export_xlsx(Path(name))
+
     def _choose_pdf(self) -> None:
         name, _filter = QFileDialog.getSaveFileName(
             self, _("导出报表"), "统计报表.pdf", _("PDF 文件 (*.pdf)")
@@ -398,6 +409,12 @@ class ReportsPage(Page):
         if report is None:
             return
         self.ctx.tasks.db(lambda: path.write_bytes(report_csv(report)))
+
+    def export_xlsx(self, path: Path) -> None:
+        report = self.report
+        if report is None:
+            return
+        self.ctx.tasks.db(lambda: path.write_bytes(report_xlsx(report)))
 
     def export_pdf(self, path: Path) -> None:
         """The report as shown, charts included, on one landscape A4 page."""
