@@ -59,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(command=cmd_verify)
     central = sub.add_parser("central", help="central store: init (create/migrate, row security) or status")
     central.add_argument("action", choices=["init", "status"])
-    central.add_argument("--url", required=True, help="central store URL, e.g. postgresql://postgres@host/hall")
+    central.add_argument(
+        "--url", required=True, help="central store URL, e.g. postgresql://postgres@host/hall"
+    )
     central.set_defaults(command=cmd_central)
     return parser
 
@@ -71,7 +73,8 @@ def _open(args: argparse.Namespace) -> object:
     from clerk_app.services.supervision_demo import seed_supervision_history
     from clerk_app.settings import resolve_paths
 
-    runtime = open_runtime(resolve_paths(args.data_dir).ensure(), args.central or os.environ.get(CENTRAL_URL_ENV))
+    paths = resolve_paths(args.data_dir).ensure()
+    runtime = open_runtime(paths, args.central or os.environ.get(CENTRAL_URL_ENV))
     if runtime.central_is_embedded or args.demo:
         ensure_demo(runtime.central, runtime.local)
         seed_supervision_history(runtime.local)

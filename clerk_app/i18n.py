@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import threading
 
-import polib
-
 from clerk_app.paths import resource
 
 DEFAULT_LANGUAGE = "zh_CN"
@@ -42,6 +40,8 @@ def normalise_language(lang: str | None) -> str:
 
 
 def load_catalog(lang: str) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    import polib  # only when a language other than the source one is chosen
+
     singles: dict[str, str] = {}
     plurals: dict[str, tuple[str, ...]] = {}
     folder = resource("translations", lang)

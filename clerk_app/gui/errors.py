@@ -19,7 +19,6 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from clerk_app import __version__, logs
 from clerk_app.i18n import _
-from clerk_app.services.errors import is_expected
 
 log = logging.getLogger("clerk.app")
 
@@ -52,6 +51,8 @@ class ErrorReporter:
         self.last: tuple[str, str] | None = None
 
     def __call__(self, exc: BaseException) -> None:
+        from clerk_app.services.errors import is_expected  # not at start-up: it loads the store layer
+
         if is_expected(exc):
             self.show_expected(str(exc))
         else:

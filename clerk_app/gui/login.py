@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QDialog, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from clerk_app.gui.forms import child, load_form
 from clerk_app.gui.tasks import TaskRunner
 from clerk_app.i18n import _
-from clerk_app.services.auth import AuthService, UserSession, WindowInfo
-from clerk_app.services.errors import is_expected
+
+if TYPE_CHECKING:  # the dialog shows before the stores (and SQLAlchemy) are loaded
+    from clerk_app.services.auth import AuthService, UserSession, WindowInfo
 
 NO_WINDOW = -1
 
@@ -20,7 +23,7 @@ class LoginDialog(QDialog):
 
     def __init__(
         self,
-        auth: AuthService,
+        auth: AuthService | None,
         tasks: TaskRunner,
         hall_name: str,
         last_window: int | None,
@@ -42,7 +45,8 @@ class LoginDialog(QDialog):
         self.password_edit = child(form, QLineEdit, "passwordEdit")
         self.message = child(form, QLabel, "messageLabel")
         self.login_button = child(form, QPushButton, "loginButton")
-        child(form, QLabel, "hallLabel").setText(hall_name or _("政务服务大厅"))
+        self.hall_label = child(form, QLabel, "hallLabel")
+        self.hall_label.setText(hall_name or _("政务服务大厅"))
         self._last_window = last_window
         self.user_edit.setText(last_user)
         self.login_button.clicked.connect(self.submit)
@@ -50,7 +54,20 @@ class LoginDialog(QDialog):
         self.user_edit.returnPressed.connect(self.password_edit.setFocus)
         self.setMinimumWidth(520)
         (self.password_edit if last_user else self.user_edit).setFocus(Qt.FocusReason.OtherFocusReason)
-        self._tasks.db(self._auth.windows, self._fill_windows)
+        if auth is None:
+            self.login_button.setEnabled(False)
+            self.message.setText(_("正在打开本地数据库…"))
+        else:
+            self.attach(auth)
+
+    def attach(self, auth: AuthService, hall_name: str = "") -> None:
+        """The stores are open: sign-in can start (the clerk may already be typing)."""
+        self._auth = auth
+        if hall_name:
+            self.hall_label.setText(hall_name)
+        self.message.setText("")
+        self.login_button.setEnabled(True)
+        self._tasks.db(auth.windows, self._fill_windows)
 
     def _fill_windows(self, windows: list[WindowInfo]) -> None:
         self.window_combo.clear()
@@ -65,11 +82,12 @@ class LoginDialog(QDialog):
         return None if data in (None, NO_WINDOW) else int(data)
 
     def submit(self) -> None:
-        if not self.login_button.isEnabled():
+        auth = self._auth
+        if auth is None or not self.login_button.isEnabled():
             return
         window, user, password = self.chosen_window(), self.user_edit.text(), self.password_edit.text()
         self._busy(True)
-        self._tasks.db(lambda: self._auth.login(window, user, password), self._done, self._failed)
+        self._tasks.db(lambda: auth.login(window, user, password), self._done, self._failed)
 
     def _busy(self, busy: bool) -> None:
         self.login_button.setEnabled(not busy)
@@ -82,6 +100,8 @@ class LoginDialog(QDialog):
         self.accept()
 
     def _failed(self, exc: BaseException) -> None:
+        from clerk_app.services.errors import is_expected
+
         self._busy(False)
         if not is_expected(exc):
             raise exc
