@@ -163,7 +163,7 @@ def test_expected_error_is_plain_and_bug_writes_redacted_report(station: Worksta
     except RuntimeError as exc:
         station.errors(exc)
     kind, message = station.errors.last or ("", "")
-    assert kind == "crash"
+    assert kind == "crash" and "故障报告" in message
     reports = list(station.runtime.paths.crash_reports.glob("crash-*.txt"))
     assert len(reports) == 1
     content = reports[0].read_text(encoding="utf-8")
