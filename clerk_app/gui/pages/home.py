@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QTableWidget, QTableWidgetItem, QWidget
 
 from clerk_app.gui.pages.base import Page, PageContext
@@ -76,6 +77,11 @@ class HomePage(Page):
             table.setItem(row, 1, QTableWidgetItem(_(meaning)))
         table.resizeColumnToContents(0)
         table.setColumnWidth(0, max(table.columnWidth(0), 180))
+        table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        rows_height = sum(table.rowHeight(r) for r in range(table.rowCount()))
+        table.setFixedHeight(
+            rows_height + table.horizontalHeader().sizeHint().height() + 2 * table.frameWidth()
+        )
         grid = QGridLayout(box)
         grid.addWidget(table)
         return box
