@@ -182,11 +182,17 @@ def people_ahead(
     ticket: WaitingTicket, waiting: Sequence[WaitingTicket], *, now: dt.datetime, policy: OrderPolicy
 ) -> int:
     """An estimate for the slip: the waiting tickets of ``ticket``'s category that the hall would
-    call before it, ranking them as one window would (tickets routed to a window not counted)."""
-    pool = [t for t in waiting if t.routed_window is None and t.key != ticket.key]
+    call before it, ranking them as one window would. A ticket routed to a window counts only
+    the tickets routed to that same window; an unrouted one does not count routed tickets."""
+    pool = [t for t in waiting if t.routed_window == ticket.routed_window and t.key != ticket.key]
     pool.append(ticket)
     order = rank(
-        pool, window=0, categories=(ticket.category,), policy=policy, state=InterleaveState(), now=now
+        pool,
+        window=ticket.routed_window or 0,
+        categories=(ticket.category,),
+        policy=policy,
+        state=InterleaveState(),
+        now=now,
     )
     return next(i for i, c in enumerate(order) if c.ticket.key == ticket.key)
 

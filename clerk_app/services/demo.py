@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from clerk_app.security.passwords import hash_password
 from clerk_app.security.roles import Role
+from clerk_app.services.queue import seed_demo_queue
 from clerk_app.store.base import Base
 from clerk_app.store.models import Department, Hall, User, Window
 from clerk_app.store.uow import Store, row_payload
@@ -133,4 +134,5 @@ def _upsert(session: Session, model: type[Base], payload: dict[str, object], row
 
 def ensure_demo(central: Store, local: Store) -> None:
     seed_central(central)
+    seed_demo_queue(central)
     copy_reference(central, local)

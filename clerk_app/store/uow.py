@@ -282,10 +282,23 @@ class UnitOfWork:
         return str(self._context.clock.now())
 
     def record_statement_change(self, obj: Base, changed: list[str], base_version: int) -> None:
-        """Write the outbox entry of ``obj`` as changed by a Core statement of this transaction."""
+        """Record ``obj`` as changed by a Core statement of this transaction: its outbox entry on a
+        workstation, its change-log entry on the central store."""
         if self._context is None:
             return
         row = _outbox_row(obj, "update", changed, base_version)
+        if self._context.role == ROLE_CENTRAL:
+            record_change(
+                self.session,
+                table_name=row["table_name"],
+                row_id=row["row_id"],
+                op=row["op"],
+                version=row["version"],
+                source=self._context.device_id,
+                changed=row["changed"],
+                payload=row["payload"],
+            )
+            return
         self.session.connection().execute(insert(OutboxEntry), [row])
 
 

@@ -155,6 +155,9 @@ def test_people_ahead_and_estimate() -> None:
     assert people_ahead(waiting[2], waiting, now=NOW, policy=OrderPolicy()) == 2
     assert people_ahead(waiting[2], waiting, now=NOW, policy=OrderPolicy(normal_per_priority=0)) == 0
     assert people_ahead(waiting[3], waiting, now=NOW, policy=OrderPolicy()) == 0
+    routed = [t("r1", 3, routed=4), t("r2", 2, routed=4, cat="B"), t("r3", 1, routed=5)]
+    assert people_ahead(routed[1], waiting + routed, now=NOW, policy=OrderPolicy()) == 1
+    assert people_ahead(routed[2], waiting + routed, now=NOW, policy=OrderPolicy()) == 0
     assert estimated_wait(0, 3, 10 * M) == dt.timedelta(0)
     assert estimated_wait(7, 3, 10 * M) == 30 * M
     assert estimated_wait(2, 0, 10 * M) == 20 * M

@@ -1,0 +1,133 @@
+"""A press whose reply is lost: the connection drops after PostgreSQL committed the call and
+before the client heard so. The retried press (same idempotency key) gets the same ticket and
+nothing is called twice.
+
+A small TCP proxy sits between the service and the server; armed, it forwards the client's
+COMMIT to the server and then cuts both sides instead of relaying the server's answer."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+
+import pytest
+from queue_helpers import clerk, key
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from clerk_app.services.queue import QueueService, seed_demo_queue
+from clerk_app.services.runtime import open_store
+from clerk_app.store.engine import make_engine
+from clerk_app.store.models.queue import Ticket, TicketEvent
+from clerk_app.store.uow import Store
+
+#: the simple-protocol Query message psycopg sends to commit: 'Q', length 11, "COMMIT\\0"
+COMMIT_MESSAGE = b"Q\x00\x00\x00\x0bCOMMIT\x00"
+
+
+class CommitCuttingProxy:
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.armed = threading.Event()
+        self.cut = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            state = {"commit_sent": False}
+            threading.Thread(target=self._pump, args=(client, server, state, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, state, False), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, state: dict[str, bool], upstream: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                if upstream and self.armed.is_set() and COMMIT_MESSAGE in data:
+                    dst.sendall(data)
+                    state["commit_sent"] = True
+                    continue
+                if not upstream and state["commit_sent"]:
+                    self.armed.clear()
+                    self.cut.set()
+                    _drop(src, dst)
+                    return
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            _drop(src, dst)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _drop(*socks: socket.socket) -> None:
+    """Shut down (wakes a thread blocked in recv on it), then close."""
+    for s in socks:
+        with contextlib.suppress(OSError):
+            s.shutdown(socket.SHUT_RDWR)
+        s.close()
+
+
+@pytest.mark.postgres
+def test_retry_after_lost_commit_reply_returns_same_ticket(pg_url: str) -> None:
+    direct = open_store(pg_url, kind="central")
+    seed_demo_queue(direct)
+    svc_direct = QueueService(direct)
+    for _ in range(3):
+        svc_direct.issue("A")
+    url = make_url(pg_url)
+    proxy = CommitCuttingProxy(url.host or "127.0.0.1", url.port or 5432)
+    proxied = Store(make_engine(url.set(host="127.0.0.1", port=proxy.port).render_as_string(False)),
+                    direct.device_id, role="central")  # fmt: skip
+    svc = QueueService(proxied)
+    who = clerk(4)
+    press = key()
+    svc.window_categories(4)  # warm the pool through the proxy
+    proxy.armed.set()
+    with pytest.raises(DBAPIError):
+        svc.call_next(who, press)
+    assert proxy.cut.is_set(), "the proxy cut the connection after the COMMIT"
+    retried = svc.call_next(who, press)
+    assert retried is not None and retried.number == "A001"
+    with Session(direct.engine) as s:
+        called = s.scalars(select(Ticket).where(Ticket.state == "called")).all()
+        assert [t.number for t in called] == ["A001"]
+        assert s.scalar(select(func.count()).select_from(TicketEvent).where(TicketEvent.event == "call")) == 1
+    again = svc.call_next(who, press)
+    assert again is not None and again.id == retried.id
+    proxied.dispose()
+    direct.dispose()
+    proxy.close()
+
+
+def test_replayed_press_on_any_store(db_url: str) -> None:
+    store = open_store(db_url, kind="central")
+    seed_demo_queue(store)
+    svc = QueueService(store)
+    svc.issue("A")
+    svc.issue("A")
+    who = clerk(2)
+    press = key()
+    first = svc.call_next(who, press)
+    assert first is not None
+    for _ in range(3):
+        assert svc.call_next(who, press) == first
+    empty = key()
+    svc.start(who, first.id, key())
+    svc.finish(who, first.id, key())
+    second = svc.call_next(who, empty)
+    assert second is not None and second.number == "A002"
+    assert svc.call_next(who, empty) == second
+    with pytest.raises(ValueError):
+        svc.start(who, first.id, press)  # a key belongs to one press
+    store.dispose()
