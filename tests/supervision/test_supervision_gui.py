@@ -242,14 +242,13 @@ def test_ratings_page_shows_a_clerk_only_their_own(qtbot: QtBot, contexts: Conte
     assert page.table.item(0, 1).text() == "ticket:C1"
     page.ref_edit.setText("ticket:C3")
     page.request_rating()
-    assert page.pad is not None and page.pad.service_ref == "ticket:C3"
+    day = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).strftime("%Y%m%d")
+    assert page.pad is not None and page.pad.service_ref == f"{day}/ticket:C3"
     qtbot.addWidget(page.pad)
     _idle(qtbot, contexts)
 
 
-def test_screenshots_of_the_supervision_screens(
-    qapp: QApplication, runtime: Runtime, tmp_path: Path
-) -> None:
+def test_screenshots_of_the_supervision_screens(qapp: QApplication, runtime: Runtime, tmp_path: Path) -> None:
     from clerk_app.gui.screenshots import SHOTS, ShotContext
     from clerk_app.gui.supervision_shots import SUPERVISION_SHOTS
     from clerk_app.gui.workstation import Workstation

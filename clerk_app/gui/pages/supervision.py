@@ -737,7 +737,9 @@ class RatingsPage(Page):
         if not ref:
             self.ctx.errors.show_expected(_("请填写服务编号。"))
             return
-        self.open_pad().request_rating(ref, self.matter_edit.text().strip())
+        # ticket numbers start again every day: the service day makes the reference unique
+        day = dt.datetime.now(CHINA).strftime("%Y%m%d")
+        self.open_pad().request_rating(f"{day}/{ref}", self.matter_edit.text().strip())
         self.ref_edit.clear()
         self.matter_edit.clear()
 
