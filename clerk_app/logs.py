@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import logging.handlers
 import re
 from pathlib import Path
 
@@ -52,6 +51,8 @@ def redact(text: str) -> str:
 
 
 def setup(log_dir: Path, level: str = "INFO") -> Path:
+    import logging.handlers  # not needed by anything that only logs
+
     log_dir.mkdir(parents=True, exist_ok=True)
     path = log_dir / "clerk-app.log"
     root = logging.getLogger("clerk")
