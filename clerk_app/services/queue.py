@@ -73,6 +73,8 @@ PRIORITY_KINDS = {
 }
 PAUSE_REASONS = {"break": N_("休息"), "meeting": N_("开会"), "back_office": N_("后台办理")}
 _CANDIDATE_LIMIT = 64
+#: the category code of an offline window's own tickets
+LOCAL_CATEGORY = "L"
 _LOCK_RETRIES = 5
 
 
@@ -128,6 +130,24 @@ class WindowView:
     recall_limit: int
 
 
+@dataclass(frozen=True, slots=True)
+class BoardRow:
+    window: int | None
+    number: str
+    state: str
+    called_at: dt.datetime | None
+    recall_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class BoardView:
+    hall_name: str
+    serving: tuple[BoardRow, ...]
+    recent_calls: tuple[BoardRow, ...]
+    categories: tuple[CategoryInfo, ...]
+    marker: str
+
+
 def view(t: Ticket) -> TicketView:
     return TicketView(
         t.id, t.number, t.category, t.state, t.priority, t.priority_kind, t.window_number,
@@ -144,10 +164,15 @@ def format_number(prefix: str, seq: int) -> str:
 class QueueService:
     """Use cases of the hall queue on ``store`` (the central store)."""
 
-    def __init__(self, store: Store, clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(
+        self, store: Store, clock: Callable[[], dt.datetime] = utcnow, *, offline: bool = False
+    ) -> None:
+        """``offline=True``: the window's own local queue in the workstation's local store
+        (tickets numbered ``07-001`` …); it never sees central tickets, nor they it."""
         self._store = store
         self._clock = clock
         self._pg = store.engine.dialect.name == "postgresql"
+        self._offline = offline
 
     # --- reference data and settings --------------------------------------------------------
 
@@ -187,7 +212,11 @@ class QueueService:
             code: (n, oldest)
             for code, n, oldest in uow.session.execute(
                 select(T.c.category, func.count(), func.min(T.c.issued_at))
-                .where(T.c.service_day == service_day(now), T.c.state.in_(WAITING_STATES), ~T.c.offline)
+                .where(
+                    T.c.service_day == service_day(now),
+                    T.c.state.in_(WAITING_STATES),
+                    T.c.offline.is_(self._offline),
+                )
                 .group_by(T.c.category)
             )
         }
@@ -345,7 +374,7 @@ class QueueService:
                     T.c.service_day == ticket.service_day,
                     T.c.category == ticket.category,
                     T.c.state.in_(WAITING_STATES),
-                    ~T.c.offline,
+                    T.c.offline.is_(self._offline),
                 )
             )
         ]
@@ -364,6 +393,81 @@ class QueueService:
         return ahead, qo.estimated_wait(
             ahead, int(windows or 0), dt.timedelta(minutes=cat.mean_service_minutes)
         )
+
+    def issue_local(self, who: UserSession) -> IssuedTicket:
+        """Offline: the clerk issues a ticket of this window's own queue (``07-001``)."""
+        who.require(Permission.SERVE)
+        if not self._offline:
+            raise ValueError("local tickets are issued by the offline queue only")
+        window = _window_of(who)
+        now = self._clock()
+        with self._store.unit_of_work() as uow:
+            day = service_day(now)
+            prefix = f"{window:02d}-"
+            seq = self._next_seq(uow, day, prefix)
+            ticket = Ticket(
+                service_day=day, number=format_number(prefix, seq), seq=seq, category=LOCAL_CATEGORY,
+                state="issued", routed_window=window, routed_at=now, issued_at=now, offline=True,
+                issued_by=who.username,
+            )  # fmt: skip
+            uow.session.add(ticket)
+            uow.session.flush()
+            self._event(uow, ticket, "issue", "", "issued", who, window, now)
+            ahead = uow.session.scalar(
+                select(func.count()).select_from(T).where(
+                    T.c.service_day == day, T.c.state.in_(WAITING_STATES), T.c.offline.is_(True),
+                    T.c.routed_window == window, T.c.id != ticket.id,
+                )
+            )  # fmt: skip
+            uow.commit()
+            return IssuedTicket(
+                view(ticket), _("本窗口临时号"), int(ahead or 0), dt.timedelta(0), who.hall_name, window
+            )
+
+    def board(self, recent: int = 8) -> BoardView:
+        """What the hall display shows: who is called or served at each window, the last calls,
+        the waiting counts; ``marker`` changes whenever any of it may have changed."""
+        now = self._clock()
+        day = service_day(now)
+        with self._store.unit_of_work() as uow:
+            active = uow.session.execute(
+                select(T.c.window_number, T.c.number, T.c.state, T.c.called_at, T.c.recall_count)
+                .where(T.c.service_day == day, T.c.state.in_(("called", "serving")), T.c.offline.is_(False))
+                .order_by(T.c.window_number)
+            ).all()
+            calls = uow.session.execute(
+                select(T.c.number, T.c.window_number, T.c.called_at, T.c.recall_count)
+                .where(T.c.service_day == day, T.c.called_at.is_not(None), T.c.offline.is_(False))
+                .order_by(T.c.called_at.desc())
+                .limit(recent)
+            ).all()
+            marker = uow.session.execute(
+                select(func.count(), func.max(T.c.hlc)).where(T.c.service_day == day)
+            ).one()
+            cats = self._category_infos(uow, now, None)
+            hall = uow.session.scalar(select(Hall.name).where(~Hall.deleted).limit(1)) or ""
+        return BoardView(
+            hall,
+            tuple(
+                BoardRow(r.window_number, r.number, r.state, _aware(r.called_at), r.recall_count)
+                for r in active
+            ),
+            tuple(
+                BoardRow(r.window_number, r.number, "called", _aware(r.called_at), r.recall_count)
+                for r in calls
+            ),
+            tuple(cats),
+            f"{marker[0]}:{marker[1]}",
+        )
+
+    def board_marker(self) -> str:
+        """A cheap value that changes with every ticket change today (the SQLite display polls it)."""
+        day = service_day(self._clock())
+        with self._store.unit_of_work() as uow:
+            n, last = uow.session.execute(
+                select(func.count(), func.max(T.c.hlc)).where(T.c.service_day == day)
+            ).one()
+            return f"{n}:{last}"
 
     # --- window state ---------------------------------------------------------------------------
 
@@ -421,14 +525,22 @@ class QueueService:
             day = service_day(now)
             mine = uow.session.scalars(
                 select(Ticket)
-                .where(Ticket.service_day == day, Ticket.window_number == window, ~Ticket.offline)
+                .where(
+                    Ticket.service_day == day,
+                    Ticket.window_number == window,
+                    Ticket.offline.is_(self._offline),
+                )
                 .where(Ticket.state.in_(("called", "serving", "parked")))
                 .order_by(Ticket.called_at)
             ).all()
             cats = self._window_categories(uow, window)
             waiting = uow.session.scalars(
                 select(Ticket)
-                .where(Ticket.service_day == day, Ticket.state.in_(WAITING_STATES), ~Ticket.offline)
+                .where(
+                    Ticket.service_day == day,
+                    Ticket.state.in_(WAITING_STATES),
+                    Ticket.offline.is_(self._offline),
+                )
                 .where(
                     (Ticket.routed_window == window)
                     | (Ticket.routed_window.is_(None) & Ticket.category.in_(cats))
@@ -463,7 +575,11 @@ class QueueService:
         cats = self._window_categories(uow, window)
         rows = uow.session.execute(
             select(*_WAITING_COLS)
-            .where(T.c.service_day == service_day(now), T.c.state.in_(WAITING_STATES), ~T.c.offline)
+            .where(
+                T.c.service_day == service_day(now),
+                T.c.state.in_(WAITING_STATES),
+                T.c.offline.is_(self._offline),
+            )
             .where((T.c.routed_window == window) | (T.c.routed_window.is_(None) & T.c.category.in_(cats)))
             .order_by(T.c.issued_at)
             .limit(2000)
@@ -551,7 +667,9 @@ class QueueService:
     def _require_free(self, uow: UnitOfWork, window: int) -> None:
         busy = uow.session.scalar(
             select(T.c.number).where(
-                T.c.window_number == window, T.c.state.in_(("called", "serving")), ~T.c.offline
+                T.c.window_number == window,
+                T.c.state.in_(("called", "serving")),
+                T.c.offline.is_(self._offline),
             )
         )
         if busy is not None:
