@@ -57,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--data-dir", help="folder of the local store (env CLERK_APP_DATA_DIR)")
     verify.add_argument("--lang", help="message language: zh_CN (default) or en")
     verify.set_defaults(command=cmd_verify)
+    for face, text in (("kiosk", "the self-service ticket kiosk (full screen)"),
+                       ("display", "the hall display board with voice calls (full screen)")):  # fmt: skip
+        face_parser = sub.add_parser(face, help=text)
+        _common(face_parser)
+        face_parser.add_argument("--windowed", action="store_true", help="a window instead of full screen")
+        face_parser.set_defaults(command=cmd_queue_face, face=face)
     central = sub.add_parser("central", help="central store: init (create/migrate, row security) or status")
     central.add_argument("action", choices=["init", "status"])
     central.add_argument(
@@ -91,6 +97,18 @@ def cmd_workstation(args: argparse.Namespace) -> int:
     logs.setup(paths.logs)
     language = normalise_language(args.lang or settings_mod.load(paths.settings_file).language)
     return launch.run(paths, language, lambda: _open(args), exit_when_shown=args.exit_when_shown)  # type: ignore[arg-type,return-value]
+
+
+def cmd_queue_face(args: argparse.Namespace) -> int:
+    from clerk_app import logs
+    from clerk_app import settings as settings_mod
+    from clerk_app.gui.queue.faces import run_face
+    from clerk_app.i18n import normalise_language
+
+    paths = settings_mod.resolve_paths(args.data_dir).ensure()
+    logs.setup(paths.logs)
+    language = normalise_language(args.lang or settings_mod.load(paths.settings_file).language)
+    return run_face(args.face, language, lambda: _open(args), windowed=args.windowed)  # type: ignore[arg-type,return-value]
 
 
 def cmd_screenshots(args: argparse.Namespace) -> int:

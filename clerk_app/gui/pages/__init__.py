@@ -9,9 +9,11 @@ from clerk_app.gui.pages.intake import IntakePage
 from clerk_app.gui.pages.supervision import ComplaintsPage, RatingsPage, RectificationsPage
 from clerk_app.gui.pages.supervision_monitor import MonitorPage, ReportsPage
 from clerk_app.gui.pages.system import SystemPage
+from clerk_app.gui.queue.panel import QueuePanel
 
 PAGES: list[type[Page]] = [
     HomePage,
+    QueuePanel,
     IntakePage,
     MonitorPage,
     ComplaintsPage,

@@ -1,0 +1,1 @@
+"""Queue faces: the kiosk, the hall display (with its voice) and the clerk's queue panel."""

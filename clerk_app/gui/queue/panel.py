@@ -1,0 +1,321 @@
+"""The clerk's queue panel (a page of the workstation, F5–F12).
+
+Every press carries a fresh idempotency key; a press whose call failed on the connection is
+retried once with the same key, so a lost reply never calls twice. When the central store
+cannot be reached the panel says so at once and switches to this window's local queue
+(numbers ``07-001`` issued by the clerk); it probes the central store and returns when it is
+reachable again and the local ticket in hand is finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
+from sqlalchemy.exc import DBAPIError
+
+from clerk_app.gui.forms import child, load_form
+from clerk_app.gui.pages.base import Page, PageContext
+from clerk_app.i18n import N_, _
+from clerk_app.security.roles import Permission
+from clerk_app.services.errors import UserError
+from clerk_app.services.queue import (
+    PAUSE_REASONS,
+    QueueService,
+    TicketView,
+    WindowView,
+    state_label,
+)
+
+log = logging.getLogger("clerk.queue")
+
+PROBE_MS = 5_000
+REFRESH_MS = 3_000
+KEYS = {
+    "callNextButton": "F5",
+    "recallButton": "F6",
+    "startButton": "F7",
+    "noShowButton": "F8",
+    "parkButton": "F9",
+    "finishButton": "F10",
+    "transferButton": "F11",
+    "pauseButton": "F12",
+}
+
+
+class QueuePanel(Page):
+    key = "queue"
+    title = N_("叫号")
+    permission = Permission.SERVE
+    serving_started = Signal(object)
+    view_changed = Signal(object)
+
+    def __init__(self, ctx: PageContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.online_service = QueueService(ctx.runtime.central)
+        self.offline_service = QueueService(ctx.runtime.local, offline=True)
+        self.offline = False
+        self.view: WindowView | None = None
+        form = load_form("queue_panel.ui", self)
+        self.layout_.addWidget(form, 1)
+        self.banner = child(form, QLabel, "modeBanner")
+        self.number = child(form, QLabel, "currentNumber")
+        self.state = child(form, QLabel, "currentState")
+        self.status = child(form, QLabel, "windowStatus")
+        self.counts = child(form, QLabel, "countsLabel")
+        self.waiting = child(form, QTableWidget, "waitingTable")
+        self.parked = child(form, QListWidget, "parkedList")
+        self.local_button = child(form, QPushButton, "localTicketButton")
+        self.buttons = {name: child(form, QPushButton, name) for name in KEYS}
+        self._wire()
+        self.waiting.setHorizontalHeaderLabels([_("号码"), _("类别"), _("取号时间"), _("备注")])
+        self.waiting.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.waiting.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self._show_mode()
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.timeout.connect(self.refresh)
+        self._refresh_timer.start(REFRESH_MS)
+        self._probe_timer = QTimer(self)
+        self._probe_timer.timeout.connect(self._probe)
+        self.refresh()
+
+    @property
+    def service(self) -> QueueService:
+        return self.offline_service if self.offline else self.online_service
+
+    def _wire(self) -> None:
+        actions: dict[str, Callable[[], None]] = {
+            "callNextButton": self.call_next,
+            "recallButton": lambda: self._current_press("recall"),
+            "startButton": lambda: self._current_press("start"),
+            "noShowButton": lambda: self._current_press("no_show"),
+            "parkButton": lambda: self._current_press("park"),
+            "finishButton": lambda: self._current_press("finish"),
+            "transferButton": self.transfer,
+            "pauseButton": self.toggle_pause,
+        }
+        for name, action in actions.items():
+            self.buttons[name].clicked.connect(action)
+            shortcut = QShortcut(QKeySequence(KEYS[name]), self)
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+            shortcut.activated.connect(action)
+        self.waiting.itemDoubleClicked.connect(lambda item: self.call_out_of_order(item.row()))
+        self.parked.itemDoubleClicked.connect(self._call_back_item)
+        self.local_button.clicked.connect(self.issue_local)
+
+    def activated(self) -> None:
+        self.refresh()
+
+    # --- presses ---------------------------------------------------------------------------------
+
+    def _press(self, fn: Callable[[QueueService, str], object], retried: bool = False, key: str = "") -> None:
+        key = key or uuid.uuid4().hex
+        service = self.service
+
+        def failed(exc: BaseException) -> None:
+            if (
+                isinstance(exc, DBAPIError)
+                and exc.connection_invalidated
+                and not retried
+                and not self.offline
+            ):
+                self._press(fn, True, key)  # the same key: a lost reply is replayed, never repeated
+                return
+            if isinstance(exc, DBAPIError) and not self.offline:
+                self.go_offline()
+                return
+            self.ctx.errors(exc)
+
+        self.ctx.tasks.db(lambda: fn(service, key), lambda _r: self.refresh(), failed)
+
+    def call_next(self) -> None:
+        who = self.ctx.session
+        self._press(lambda s, k: s.call_next(who, k))
+
+    def _current_press(self, action: str) -> None:
+        current = self.view.current if self.view else None
+        if current is None:
+            self.ctx.errors(UserError(_("当前没有正在叫号或办理的号。")))
+            return
+        who = self.ctx.session
+        method = {
+            "recall": QueueService.recall,
+            "start": QueueService.start,
+            "no_show": QueueService.no_show,
+            "park": QueueService.park,
+            "finish": QueueService.finish,
+        }[action]
+        self._press(lambda s, k: method(s, who, current.id, k))
+        if action == "start":
+            self.serving_started.emit(current)
+            self._open_intake()
+
+    def _open_intake(self) -> None:
+        main = self.window()
+        show = getattr(main, "show_page", None)
+        if show is not None:
+            with contextlib.suppress(KeyError):
+                show("intake")
+
+    def transfer(self) -> None:
+        current = self.view.current if self.view else None
+        if current is None or self.offline:
+            self.ctx.errors(UserError(_("当前没有可转窗的号。")))
+            return
+        target, ok = QInputDialog.getText(self, _("转窗"), _("转到窗口号（数字）或业务类别（字母）："))
+        if not ok or not target.strip():
+            return
+        reason, ok = QInputDialog.getText(self, _("转窗"), _("转窗原因："))
+        if not ok:
+            return
+        who, text = self.ctx.session, target.strip().upper()
+        window = int(text) if text.isdigit() else None
+        category = None if window is not None else text
+        self._press(
+            lambda s, k: s.transfer(who, current.id, k, window=window, category=category, reason=reason)
+        )
+
+    def call_out_of_order(self, row: int) -> None:
+        if self.view is None or not (0 <= row < len(self.view.waiting)):
+            return
+        ticket = self.view.waiting[row]
+        reason, ok = QInputDialog.getText(self, _("不按顺序叫号"), _("请填写原因："))
+        if not ok:
+            return
+        who = self.ctx.session
+        self._press(lambda s, k: s.call_ticket(who, ticket.id, reason, k))
+
+    def _call_back_item(self, item: QListWidgetItem) -> None:
+        ticket_id = item.data(Qt.ItemDataRole.UserRole)
+        who = self.ctx.session
+        self._press(lambda s, k: s.call_back(who, ticket_id, k))
+
+    def toggle_pause(self) -> None:
+        who = self.ctx.session
+        if self.view is not None and self.view.status == "paused":
+            self.ctx.tasks.db(lambda: self.service.resume(who), self._show, self.ctx.errors)
+            return
+        labels = [_(v) for v in PAUSE_REASONS.values()]
+        chosen, ok = QInputDialog.getItem(self, _("暂停叫号"), _("暂停原因："), labels, 0, False)
+        if not ok:
+            return
+        code = list(PAUSE_REASONS)[labels.index(chosen)]
+        self.ctx.tasks.db(lambda: self.service.pause(who, code), self._show, self.ctx.errors)
+
+    def issue_local(self) -> None:
+        who = self.ctx.session
+        self.ctx.tasks.db(
+            lambda: self.offline_service.issue_local(who), lambda _i: self.refresh(), self.ctx.errors
+        )
+
+    # --- online / offline -----------------------------------------------------------------------
+
+    def go_offline(self) -> None:
+        if self.offline:
+            return
+        log.warning(
+            "central store unreachable: window %s switches to its local queue", self.ctx.session.window_number
+        )
+        self.offline = True
+        self._show_mode()
+        self._probe_timer.start(PROBE_MS)
+        self.refresh()
+
+    def _probe(self) -> None:
+        online = self.online_service
+        busy = self.view is not None and self.view.current is not None
+        if busy:
+            return  # finish the local ticket in hand first
+        self.ctx.tasks.db(online.board_marker, lambda _m: self._back_online(), lambda _e: None)
+
+    def _back_online(self) -> None:
+        self.offline = False
+        self._probe_timer.stop()
+        self._show_mode()
+        self.refresh()
+
+    def _show_mode(self) -> None:
+        if self.offline:
+            text = _("中心库无法连接：已切换为本窗口临时队列（临时号如 {w:02d}-001），恢复连接后自动上传。")
+            self.banner.setText(text.format(w=self.ctx.session.window_number or 0))
+            self.banner.setObjectName("offlineBanner")
+        else:
+            self.banner.setText(_("在线：全大厅统一排队"))
+            self.banner.setObjectName("onlineBanner")
+        self.local_button.setVisible(self.offline)
+        self.buttons["transferButton"].setEnabled(not self.offline)
+        self.banner.style().unpolish(self.banner)
+        self.banner.style().polish(self.banner)
+
+    # --- display --------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        who = self.ctx.session
+        if who.window_number is None:
+            return
+        service = self.service
+
+        def failed(exc: BaseException) -> None:
+            if isinstance(exc, DBAPIError) and not self.offline:
+                self.go_offline()
+            else:
+                log.warning("queue refresh failed: %s", exc)
+
+        self.ctx.tasks.db(lambda: service.window_view(who), self._show, failed)
+
+    def _show(self, view: WindowView) -> None:
+        self.view = view
+        current = view.current
+        self.number.setText(current.number if current else _("空闲"))
+        self.state.setText(self._state_text(current, view))
+        paused = _("暂停：{r}").format(r=_(PAUSE_REASONS.get(view.pause_reason, "")))
+        status = {"open": _("叫号中"), "paused": paused, "closed": _("未开始")}.get(view.status, view.status)
+        self.status.setText(_("{n} 号窗口 · {s}").format(n=view.number, s=status))
+        self.buttons["pauseButton"].setText(_("F12 恢复") if view.status == "paused" else _("F12 暂停"))
+        line = _("{name} 等候 {n} 人，最长 {m} 分钟")
+        parts = [
+            line.format(name=c.name, n=c.waiting, m=int(c.longest_wait.total_seconds() // 60))
+            for c in view.categories
+        ]
+        self.counts.setText(
+            "；".join(parts) if parts else _("本窗口共 {n} 人等候").format(n=len(view.waiting))
+        )
+        self._fill_waiting(view.waiting)
+        self.parked.clear()
+        for t in view.parked:
+            item = QListWidgetItem(f"{t.number}  {state_label(t.state)}")
+            item.setData(Qt.ItemDataRole.UserRole, t.id)
+            self.parked.addItem(item)
+        self.view_changed.emit(view)
+
+    def _state_text(self, current: TicketView | None, view: WindowView) -> str:
+        if current is None:
+            return _("按 F5 叫下一位")
+        text = state_label(current.state)
+        if current.state == "called" and current.recall_count:
+            text += _("（已重呼 {n}/{m} 次）").format(n=current.recall_count, m=view.recall_limit)
+        if current.priority:
+            text += _(" · 绿色通道")
+        return text
+
+    def _fill_waiting(self, waiting: tuple[TicketView, ...]) -> None:
+        self.waiting.setRowCount(len(waiting))
+        for row, t in enumerate(waiting):
+            note = _("绿色通道") if t.priority else (_("转来") if t.routed_window else "")
+            cells = (t.number, t.category, t.issued_at.astimezone().strftime("%H:%M"), note)
+            for col, text in enumerate(cells):
+                self.waiting.setItem(row, col, QTableWidgetItem(text))

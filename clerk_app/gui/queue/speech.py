@@ -1,0 +1,176 @@
+"""Announcing calls aloud, one at a time.
+
+Engines, best first: QtTextToSpeech when a speech engine is installed; else espeak-ng writing a
+WAV file that QtMultimedia plays; else none (the display shows a notice and stays visual).
+:class:`Announcer` queues the texts and starts the next one only when the engine reports the
+previous one finished, so two calls are never spoken over each other.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections import deque
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QProcess, QTimer, QUrl, Signal
+
+log = logging.getLogger("clerk.queue")
+
+#: an engine that never reports back is given up after this long, so the queue keeps moving
+GIVE_UP_MS = 15_000
+
+
+class SpeechEngine(QObject):
+    """Speaks one text at a time and emits ``finished`` when done (or failed)."""
+
+    finished = Signal()
+    name = "none"
+
+    def say(self, text: str) -> None:
+        raise NotImplementedError
+
+
+class QtSpeechEngine(SpeechEngine):
+    name = "qt"
+
+    def __init__(self, engine: str = "", parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        from PySide6.QtTextToSpeech import QTextToSpeech
+
+        self._tts = QTextToSpeech(engine, self) if engine else QTextToSpeech(self)
+        self._speaking = False
+        self._tts.stateChanged.connect(self._state)
+        for locale in self._tts.availableLocales():
+            if locale.name().startswith("zh"):
+                self._tts.setLocale(locale)
+                break
+
+    def say(self, text: str) -> None:
+        self._speaking = True
+        self._tts.say(text)
+
+    def _state(self, state: object) -> None:
+        from PySide6.QtTextToSpeech import QTextToSpeech
+
+        if self._speaking and state in (QTextToSpeech.State.Ready, QTextToSpeech.State.Error):
+            self._speaking = False
+            self.finished.emit()
+
+
+class EspeakEngine(SpeechEngine):
+    """espeak-ng renders a WAV (Mandarin voice), QtMultimedia plays it."""
+
+    name = "espeak-ng"
+
+    def __init__(self, program: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        from PySide6.QtMultimedia import QSoundEffect
+
+        self._program = program
+        self._dir = Path(tempfile.mkdtemp(prefix="clerk-voice-"))
+        self._process = QProcess(self)
+        self._process.finished.connect(self._rendered)
+        self._effect = QSoundEffect(self)
+        self._effect.playingChanged.connect(self._playing)
+        self._started = False
+        self._n = 0
+
+    def say(self, text: str) -> None:
+        self._n += 1
+        self._wav = self._dir / f"call{self._n % 4}.wav"
+        self._process.start(self._program, ["-v", "cmn", "-s", "150", "-w", str(self._wav), text])
+
+    def _rendered(self, code: int, _status: object) -> None:
+        if code != 0 or not self._wav.exists():
+            log.warning("espeak-ng failed (%s)", code)
+            self.finished.emit()
+            return
+        self._started = False
+        self._effect.setSource(QUrl.fromLocalFile(str(self._wav)))
+        self._effect.play()
+        QTimer.singleShot(GIVE_UP_MS, self._give_up)
+
+    def _playing(self) -> None:
+        if self._effect.isPlaying():
+            self._started = True
+        elif self._started:
+            self._started = False
+            self.finished.emit()
+
+    def _give_up(self) -> None:
+        if not self._effect.isPlaying() and not self._started and self._effect.status().name != "Ready":
+            self.finished.emit()
+
+
+def pick_engine(parent: QObject | None = None) -> SpeechEngine | None:
+    """The best engine available on this machine, or None (visual only)."""
+    try:
+        from PySide6.QtTextToSpeech import QTextToSpeech
+
+        engines = [e for e in QTextToSpeech.availableEngines() if e != "mock"]
+        if engines:
+            return QtSpeechEngine(engines[0], parent)
+    except ImportError:
+        pass
+    program = shutil.which("espeak-ng")
+    if program:
+        try:
+            return EspeakEngine(program, parent)
+        except ImportError:
+            return None
+    return None
+
+
+class Announcer(QObject):
+    """A queue of announcements in front of one engine."""
+
+    started = Signal(str)
+    spoken = Signal(str)
+
+    def __init__(self, engine: SpeechEngine | None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self._queue: deque[str] = deque()
+        self._current: str | None = None
+        self._watchdog = QTimer(self)
+        self._watchdog.setSingleShot(True)
+        self._watchdog.timeout.connect(self._done)
+        if engine is not None:
+            engine.finished.connect(self._done)
+
+    @property
+    def available(self) -> bool:
+        return self.engine is not None
+
+    @property
+    def speaking(self) -> str | None:
+        return self._current
+
+    @property
+    def pending(self) -> list[str]:
+        return list(self._queue)
+
+    def announce(self, text: str) -> None:
+        if self.engine is None:
+            return
+        self._queue.append(text)
+        if self._current is None:
+            self._next()
+
+    def _next(self) -> None:
+        if not self._queue or self.engine is None:
+            return
+        self._current = self._queue.popleft()
+        self.started.emit(self._current)
+        self._watchdog.start(GIVE_UP_MS * 2)
+        self.engine.say(self._current)
+
+    def _done(self) -> None:
+        if self._current is None:
+            return
+        self._watchdog.stop()
+        text, self._current = self._current, None
+        self.spoken.emit(text)
+        QTimer.singleShot(400, self._next)  # a short pause between two calls
