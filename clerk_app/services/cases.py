@@ -1,0 +1,850 @@
+"""The cases screen: finding cases, their history, and the later steps at the window.
+
+Search (:meth:`CaseService.search`) — one box for a case number, an applicant's name, an ID
+number, a credit code or a phone number, with filters by case status and deadline status, a page
+at a time, newest case first:
+
+* digits, perhaps with Latin letters (at least 4 in all): the case number *begins with* it, or
+  the applicant's document number (ID or credit code) or phone *begins or ends with* it (尾号).
+  Every one of these goes through an index; "ends with" first narrows by the last four
+  characters that the store keeps in ``case_search_tails`` (migration ``0010_case_search``).
+  Spaces, hyphens, a ``+86`` prefix and a lower-case ``x`` are forgiven.
+* anything else (a name, Chinese or Latin): the applicant's name *contains* it (a scan of the applicants).
+
+Deadline status (normal / warning / overdue, :mod:`clerk_app.domain.deadlines`) exists for cases
+whose clock has started and is not stopped by a decision: accepted and in review (clock running,
+judged on the stored promised completion) and correction requested after acceptance or in a
+special procedure (clock suspended: the deadline is recomputed from the acceptance, the promised
+limits of the matters and every suspension of the case's events, the open one running to today).
+A suspension (补正 after acceptance, 特别程序) counts from the day it was asked for up to the day
+before the clock resumed; when it resumes, the promised completion of the case is pushed back.
+
+Results are frozen DTOs. Document numbers of persons (and phones) are masked
+(``110105********002X``, ``138****8000``) except for the case's own clerk and supervisors; credit
+codes of organisations are public and shown whole.
+
+Later steps, each one unit of work and one insert-only case event (time, actor, window, reason),
+each checked first by :func:`clerk_app.domain.case_states.check` (refused in plain words with a
+:class:`~clerk_app.services.errors.UserError`): correction received (补正材料已收: accepts a case
+whose correction came before acceptance, or resumes the review and its clock), start of review,
+correction asked during review, special procedure start and end, decision (approve, approve on
+tolerance, refuse — the last two by a supervisor, with a reason), tolerance materials confirmed,
+delivery (pickup with the signature note, or mail with a tracking number), archive, withdrawal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from clerk_app.domain import case_states
+from clerk_app.domain.case_states import CaseEvent, CaseState
+from clerk_app.domain.catalogue import Catalogue
+from clerk_app.domain.catalogue_io import load_demo_catalogue
+from clerk_app.domain.deadlines import (
+    Deadline,
+    DeadlineStatus,
+    OfficeHours,
+    Suspension,
+    SuspensionKind,
+    TimeLimit,
+    compute_deadline,
+    deadline_status,
+)
+from clerk_app.domain.workdays import WorkCalendar
+from clerk_app.i18n import N_, _
+from clerk_app.security.roles import Permission, Role
+from clerk_app.services.auth import UserSession
+from clerk_app.services.errors import UserError
+from clerk_app.store.base import utcnow
+from clerk_app.store.models.case_search import TAIL, CaseSearchTail
+from clerk_app.store.models.cases import Applicant, Case, CaseEventRecord, CaseMaterial
+from clerk_app.store.uow import Store
+
+#: the hall's time zone (China Standard Time): service days, deadlines
+CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
+ORGANISATION_ID_TYPE = "001"
+MAX_PAGE_SIZE = 200
+COUNT_CAP = 10_000  # "10000+" beyond this: counting a million matches is not worth the wait
+MIN_NUMBER_CHARS = 4
+MIN_NAME_CHARS = 1
+
+CLOCK_RUNNING = frozenset({CaseState.ACCEPTED.value, CaseState.IN_REVIEW.value})
+CLOCK_SUSPENDED = frozenset({CaseState.CORRECTION_REQUESTED.value, CaseState.SPECIAL_PROCEDURE.value})
+
+_NUMBERISH = re.compile(r"^(?=.*\d)\+?[0-9A-Za-z][0-9A-Za-z\-\s]*$")  # a digit, no other script
+_NOISE = re.compile(r"[\s\u3000\-()（）]")
+_TRACKING = re.compile(r"^[0-9A-Z]{8,30}$")
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_BAD_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+class Decision(StrEnum):
+    APPROVE = "approve"
+    APPROVE_TOLERANCE = "approve_tolerance"
+    REFUSE = "refuse"
+
+    @property
+    def event(self) -> CaseEvent:
+        return CaseEvent(self.value)
+
+
+class DeliveryMethod(StrEnum):
+    PICKUP = "pickup"
+    MAIL = "mail"
+
+    @property
+    def label(self) -> str:
+        return _(N_("窗口领取")) if self is DeliveryMethod.PICKUP else _(N_("邮寄"))
+
+
+# ---- data in and out ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CaseQuery:
+    text: str = ""
+    statuses: tuple[str, ...] = ()  # CaseState values; empty = all
+    deadline: tuple[str, ...] = ()  # DeadlineStatus values; empty = all
+    page: int = 0
+    page_size: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    case_id: uuid.UUID
+    case_number: str
+    status: str
+    status_label: str
+    applicant_name: str
+    applicant_kind: str
+    id_type: str
+    id_number: str  # masked unless shown whole to this user
+    phone: str  # masked likewise
+    masked: bool
+    matter_names: tuple[str, ...]
+    received_at: dt.datetime
+    accepted_at: dt.datetime | None
+    promised_due: dt.datetime | None
+    deadline_status: str | None  # DeadlineStatus value, None where no clock applies
+    deadline_label: str
+    workdays_left: int | None
+    provisional: bool
+    clerk_name: str
+    window_number: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CasePage:
+    rows: tuple[CaseRow, ...]
+    total: int
+    total_capped: bool  # more than ``COUNT_CAP`` matched; ``total`` is the cap
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    at: dt.datetime
+    event: str
+    event_label: str
+    from_state: str
+    from_label: str
+    to_state: str
+    to_label: str
+    actor_name: str
+    window_number: int | None
+    reason: str
+    legal_basis: str
+    detail: tuple[tuple[str, str], ...]  # translated label, value
+
+
+@dataclass(frozen=True, slots=True)
+class MaterialView:
+    key: str
+    name: str
+    required: bool
+    state: str
+    count: int
+    due: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseDetail:
+    row: CaseRow
+    events: tuple[EventView, ...]
+    materials: tuple[MaterialView, ...]
+    delivery: str
+    delivery_address: str
+    agent_name: str
+    agent_id_number: str  # masked like the applicant's
+    reason: str
+    legal_basis: str
+    allowed: tuple[str, ...]  # CaseEvent values this user may apply now
+
+
+# ---- masking --------------------------------------------------------------------------------
+
+
+def mask_id(number: str) -> str:
+    """``11010519491231002X`` → ``110105********002X``; short numbers keep two characters each side."""
+    n = len(number)
+    if n >= 15:
+        return number[:6] + "*" * (n - 10) + number[-4:]
+    if n >= 6:
+        return number[:2] + "*" * (n - 4) + number[-2:]
+    return "*" * n
+
+
+def mask_phone(phone: str) -> str:
+    """``13800138000`` → ``138****8000``; other numbers keep their last four digits."""
+    if len(phone) == 11 and phone.isdigit():
+        return phone[:3] + "****" + phone[-4:]
+    return "*" * max(0, len(phone) - 4) + phone[-4:]
+
+
+def sees_whole(session: UserSession, clerk_id: uuid.UUID) -> bool:
+    """The case's own clerk and supervisors see ID numbers whole."""
+    return session.role is Role.SUPERVISOR or session.user_id == clerk_id
+
+
+# ---- search helpers -------------------------------------------------------------------------
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _prefix(column: InstrumentedAttribute[str], value: str, dialect: str) -> ColumnElement[bool]:
+    """``column`` begins with ``value``, in a form the dialect answers from a b-tree index."""
+    if dialect == "sqlite":  # binary collation: a range is exact and always uses the index
+        return and_(column >= value, column < value + "\U0010ffff")
+    return column.like(_escape_like(value) + "%", escape="\\")
+
+
+def _text_condition(text: str, dialect: str) -> ColumnElement[bool] | None:
+    raw = unicodedata.normalize("NFKC", text).strip()
+    if not raw:
+        return None
+    if _NUMBERISH.match(raw):
+        compact = _NOISE.sub("", raw).upper()
+        if compact.startswith("+86"):
+            compact = compact[3:]
+        elif compact.startswith("0086") and len(compact) == 15:
+            compact = compact[4:]
+        compact = compact.lstrip("+")
+        if len(compact) < MIN_NUMBER_CHARS:
+            raise UserError(_("号码请至少输入 {n} 位").format(n=MIN_NUMBER_CHARS))
+        digits = compact.isdigit()
+        applicant_terms = [_prefix(Applicant.id_number, compact, dialect)]
+        if digits:
+            applicant_terms.append(_prefix(Applicant.phone, compact, dialect))
+        tail = compact[-TAIL:]
+        ends = f"%{_escape_like(compact)}"
+        if digits:
+            candidates = select(CaseSearchTail.applicant_id).where(
+                or_(CaseSearchTail.id_tail == tail, CaseSearchTail.phone_tail == tail)
+            )
+            ending = or_(Applicant.id_number.like(ends, escape="\\"), Applicant.phone.like(ends, escape="\\"))
+        else:
+            candidates = select(CaseSearchTail.applicant_id).where(CaseSearchTail.id_tail == tail)
+            ending = Applicant.id_number.like(ends, escape="\\")
+        applicant_terms.append(and_(Applicant.id.in_(candidates), ending))
+        matching = select(Applicant.id).where(or_(*applicant_terms))
+        return or_(
+            Case.applicant_id.in_(matching), _prefix(Case.case_number, raw.upper().replace(" ", ""), dialect)
+        )
+    if len(raw) < MIN_NAME_CHARS:
+        return None
+    matching = select(Applicant.id).where(Applicant.name.like(f"%{_escape_like(raw)}%", escape="\\"))
+    return Case.applicant_id.in_(matching)
+
+
+def _local(at: dt.datetime) -> dt.datetime:
+    aware = at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
+    return aware.astimezone(CHINA)
+
+
+def suspensions_of(events: Iterable[CaseEventRecord], today: dt.date) -> list[Suspension]:
+    """The clock suspensions recorded in a case's events (the open one runs to ``today``)."""
+    found: list[Suspension] = []
+    start: tuple[dt.date, SuspensionKind] | None = None
+    for e in sorted(events, key=lambda e: e.at):
+        day = _local(e.at).date()
+        if e.event == CaseEvent.REQUEST_CORRECTION and e.from_state in CLOCK_RUNNING:
+            start = (day, SuspensionKind.CORRECTION)
+        elif e.event == CaseEvent.START_SPECIAL:
+            start = (day, SuspensionKind.SPECIAL_PROCEDURE)
+        elif start is not None and e.from_state in CLOCK_SUSPENDED:
+            end = day - dt.timedelta(days=1)
+            if end >= start[0]:
+                found.append(Suspension(start[0], end, start[1]))
+            start = None
+    if start is not None and today >= start[0]:
+        found.append(Suspension(start[0], today, start[1]))
+    return found
+
+
+# ---- the service ----------------------------------------------------------------------------
+
+
+class CaseService:
+    """Cases of the local store of this workstation, as the cases screen needs them."""
+
+    def __init__(
+        self,
+        store: Store,
+        catalogue: Catalogue | None = None,
+        calendar: WorkCalendar | None = None,
+        *,
+        office: OfficeHours | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+        warning_margin: int = 1,
+    ) -> None:
+        self._store = store
+        self.catalogue = catalogue or load_demo_catalogue()
+        self.calendar = calendar or WorkCalendar()
+        self.office = office or OfficeHours()
+        self._clock = clock
+        self.warning_margin = warning_margin
+
+    # ---- search -----------------------------------------------------------------------------
+
+    def search(self, session: UserSession, query: CaseQuery) -> CasePage:
+        session.require(Permission.SERVE)
+        size = min(max(1, query.page_size), MAX_PAGE_SIZE)
+        page = max(0, query.page)
+        now = self._clock()
+        with self._store.unit_of_work() as uow:
+            s = uow.session
+            dialect = s.get_bind().dialect.name
+            where: list[ColumnElement[bool]] = [~Case.deleted]
+            text = _text_condition(query.text, dialect)
+            if text is not None:
+                where.append(text)
+            statuses = [CaseState(v).value for v in query.statuses]
+            if statuses:
+                where.append(Case.status.in_(statuses))
+            if query.deadline:
+                wanted = {DeadlineStatus(v) for v in query.deadline}
+                where.append(self._deadline_condition(s, where, wanted, now))
+            counted = select(Case.id).where(*where).limit(COUNT_CAP + 1).subquery()
+            total = int(s.scalar(select(func.count()).select_from(counted)) or 0)
+            rows = s.execute(
+                select(Case, Applicant)
+                .join(Applicant, Applicant.id == Case.applicant_id)
+                .where(*where)
+                .order_by(Case.received_at.desc(), Case.id.desc())
+                .offset(page * size)
+                .limit(size)
+            ).all()
+            events = self._suspension_events(s, [c for c, _a in rows])
+            shown = tuple(self._row(session, c, a, events.get(c.id, []), now) for c, a in rows)
+        return CasePage(shown, min(total, COUNT_CAP), total > COUNT_CAP, page, size)
+
+    def _deadline_condition(
+        self, s: Session, where: list[ColumnElement[bool]], wanted: set[DeadlineStatus], now: dt.datetime
+    ) -> ColumnElement[bool]:
+        today = _local(now).date()
+        # a due date before this one leaves at most ``warning_margin`` working days
+        cutoff = self.calendar.add_workdays(today, self.warning_margin + 1).value
+        running = Case.status.in_(CLOCK_RUNNING)
+        parts: list[ColumnElement[bool]] = []
+        if DeadlineStatus.OVERDUE in wanted:
+            parts.append(and_(running, Case.promised_due < now))
+        if DeadlineStatus.WARNING in wanted:
+            parts.append(and_(running, Case.promised_due >= now, Case.promised_date < cutoff))
+        if DeadlineStatus.NORMAL in wanted:
+            parts.append(and_(running, or_(Case.promised_date.is_(None), Case.promised_date >= cutoff)))
+        suspended = s.scalars(
+            select(Case).where(*where, Case.status.in_(CLOCK_SUSPENDED), Case.accepted_at.is_not(None))
+        ).all()
+        if suspended:
+            events = self._suspension_events(s, suspended)
+            ids = [
+                c.id
+                for c in suspended
+                if (st := self._status(c, events.get(c.id, []), now)) is not None and st[0] in wanted
+            ]
+            if ids:
+                parts.append(Case.id.in_(ids))
+        return or_(*parts) if parts else false()
+
+    @staticmethod
+    def _suspension_events(s: Session, cases: Sequence[Case]) -> dict[uuid.UUID, list[CaseEventRecord]]:
+        ids = [c.id for c in cases if c.status in CLOCK_SUSPENDED and c.accepted_at is not None]
+        found: dict[uuid.UUID, list[CaseEventRecord]] = {}
+        if ids:
+            for e in s.scalars(select(CaseEventRecord).where(CaseEventRecord.case_id.in_(ids))):
+                found.setdefault(e.case_id, []).append(e)
+        return found
+
+    # ---- deadlines --------------------------------------------------------------------------
+
+    def _limits(self, case: Case) -> list[TimeLimit]:
+        limits: list[TimeLimit] = []
+        for code in case.matter_codes or ():
+            try:
+                limits.append(self.catalogue.matter(code).promised_limit)
+            except KeyError:
+                continue
+        return limits
+
+    def deadline_of(self, case: Case, events: Sequence[CaseEventRecord], now: dt.datetime) -> Deadline | None:
+        """The case's deadline now: recomputed with its suspensions where the clock stands still."""
+        if case.accepted_at is None:
+            return None
+        if case.status in CLOCK_SUSPENDED:
+            limits = self._limits(case)
+            if limits:
+                accepted = _local(case.accepted_at).replace(tzinfo=None)
+                pauses = suspensions_of(events, _local(now).date())
+                due = [compute_deadline(accepted, lim, self.calendar, pauses, self.office) for lim in limits]
+                return max(due, key=lambda d: d.due)
+        if case.promised_due is None:
+            return None
+        return Deadline(_local(case.promised_due).replace(tzinfo=None), case.provisional)
+
+    def _status(
+        self, case: Case, events: Sequence[CaseEventRecord], now: dt.datetime
+    ) -> tuple[DeadlineStatus, int, bool] | None:
+        if case.status not in CLOCK_RUNNING and case.status not in CLOCK_SUSPENDED:
+            return None
+        deadline = self.deadline_of(case, events, now)
+        if deadline is None:
+            return None
+        local_now = _local(now).replace(tzinfo=None)
+        result = deadline_status(deadline, local_now, self.calendar, self.warning_margin)
+        return result.status, result.workdays_left, result.provisional
+
+    def _promised_after_resume(self, case: Case, events: Sequence[CaseEventRecord], now: dt.datetime) -> None:
+        limits = self._limits(case)
+        if case.accepted_at is None or not limits:
+            return
+        accepted = _local(case.accepted_at).replace(tzinfo=None)
+        pauses = suspensions_of(events, _local(now).date())
+        due = max(
+            (compute_deadline(accepted, lim, self.calendar, pauses, self.office) for lim in limits),
+            key=lambda d: d.due,
+        )
+        case.promised_due = due.due.replace(tzinfo=CHINA)
+        case.promised_date = due.due_date
+        case.provisional = due.provisional
+
+    # ---- rows and details -------------------------------------------------------------------
+
+    def _row(
+        self,
+        session: UserSession,
+        case: Case,
+        applicant: Applicant,
+        events: Sequence[CaseEventRecord],
+        now: dt.datetime,
+    ) -> CaseRow:
+        whole = sees_whole(session, case.clerk_id)
+        organisation = applicant.id_type == ORGANISATION_ID_TYPE
+        number = applicant.id_number if whole or organisation else mask_id(applicant.id_number)
+        phone = applicant.phone if whole else mask_phone(applicant.phone)
+        status = self._status(case, events, now)
+        names = []
+        for code in case.matter_codes or ():
+            try:
+                names.append(self.catalogue.matter(code).name)
+            except KeyError:
+                names.append(code)
+        return CaseRow(
+            case_id=case.id,
+            case_number=case.case_number,
+            status=case.status,
+            status_label=CaseState(case.status).label,
+            applicant_name=applicant.name,
+            applicant_kind=applicant.kind,
+            id_type=applicant.id_type,
+            id_number=number,
+            phone=phone,
+            masked=not whole,
+            matter_names=tuple(names),
+            received_at=case.received_at,
+            accepted_at=case.accepted_at,
+            promised_due=case.promised_due,
+            deadline_status=status[0].value if status else None,
+            deadline_label=status[0].label if status else "",
+            workdays_left=status[1] if status else None,
+            provisional=status[2] if status else case.provisional,
+            clerk_name=case.clerk_name,
+            window_number=case.window_number,
+        )
+
+    def detail(self, session: UserSession, case_id: uuid.UUID) -> CaseDetail:
+        """One case with its full event history and materials."""
+        session.require(Permission.SERVE)
+        with self._store.unit_of_work() as uow:
+            case = self._case(uow.session, case_id)
+            return self._detail(uow.session, session, case, self._clock())
+
+    def _detail(self, s: Session, session: UserSession, case: Case, now: dt.datetime) -> CaseDetail:
+        applicant = s.get(Applicant, case.applicant_id)
+        if applicant is None:  # pragma: no cover - the foreign key keeps it
+            raise UserError(_("找不到这件办件的申请人"))
+        events = list(
+            s.scalars(
+                select(CaseEventRecord)
+                .where(CaseEventRecord.case_id == case.id)
+                .order_by(CaseEventRecord.at, CaseEventRecord.hlc)
+            )
+        )
+        materials = s.scalars(
+            select(CaseMaterial)
+            .where(CaseMaterial.case_id == case.id, ~CaseMaterial.deleted)
+            .order_by(CaseMaterial.id)  # time-ordered ids: the order of the intake form
+        ).all()
+        row = self._row(session, case, applicant, events, now)
+        agent_id = case.agent_id_number
+        if agent_id and row.masked:
+            agent_id = mask_id(agent_id)
+        return CaseDetail(
+            row=row,
+            events=tuple(_event_view(e) for e in events),
+            materials=tuple(
+                MaterialView(m.material_key, m.name, m.required, m.state, m.count, m.due_date)
+                for m in materials
+            ),
+            delivery=case.delivery,
+            delivery_address=case.delivery_address,
+            agent_name=case.agent_name,
+            agent_id_number=agent_id,
+            reason=case.reason,
+            legal_basis=case.legal_basis,
+            allowed=tuple(e.value for e in case_states.allowed_events(case.status, session.role.value)),
+        )
+
+    @staticmethod
+    def _case(s: Session, case_id: uuid.UUID, *, lock: bool = False) -> Case:
+        case = s.get(Case, case_id, with_for_update=lock or None)
+        if case is None or case.deleted:
+            raise UserError(_("找不到这件办件，可能已被删除"))
+        return case
+
+    # ---- later steps ------------------------------------------------------------------------
+
+    def receive_correction(
+        self,
+        session: UserSession,
+        case_id: uuid.UUID,
+        received_keys: Sequence[str] | None = None,
+        note: str = "",
+    ) -> CaseDetail:
+        """补正材料已收: the asked-for materials are in. Before acceptance this accepts the case
+        (the clock starts); during review it resumes the review and the clock."""
+
+        def change(s: Session, case: Case, now: dt.datetime, step: _Step) -> None:
+            materials = s.scalars(
+                select(CaseMaterial).where(CaseMaterial.case_id == case.id, ~CaseMaterial.deleted)
+            ).all()
+            keys = set(received_keys) if received_keys is not None else None
+            unknown = (keys or set()) - {m.material_key for m in materials}
+            if unknown:
+                raise UserError(_("材料“{key}”不属于这件办件").format(key=sorted(unknown)[0][:40]))
+            for m in materials:
+                if m.state == "missing" and (keys is None or m.material_key in keys):
+                    m.state, m.count = "received", max(m.count, 1)
+            still = [m.name for m in materials if m.required and m.state == "missing"]
+            if still:
+                raise UserError(_("仍缺少必需材料：{names}").format(names="、".join(still)))
+            step.detail["received"] = sorted(m.material_key for m in materials if m.state == "received")
+            if step.event is CaseEvent.ACCEPT:
+                case.accepted_at = now
+                self._promised_after_resume(case, (), now)
+
+        def event_for(case: Case) -> CaseEvent:
+            if case.status == CaseState.CORRECTION_REQUESTED and case.accepted_at is None:
+                return CaseEvent.ACCEPT
+            return CaseEvent.RESUME_REVIEW
+
+        return self._step(session, case_id, event_for, note, change=change, resumes=True)
+
+    def start_review(self, session: UserSession, case_id: uuid.UUID, note: str = "") -> CaseDetail:
+        """开始审查."""
+        return self._step(session, case_id, CaseEvent.START_REVIEW, note)
+
+    def request_correction(
+        self, session: UserSession, case_id: uuid.UUID, missing_keys: Sequence[str], note: str = ""
+    ) -> CaseDetail:
+        """要求补正 after acceptance: the clock stands still until the materials come in."""
+        if not missing_keys:
+            raise UserError(_("请选择需要补正的材料"))
+
+        def change(s: Session, case: Case, now: dt.datetime, step: _Step) -> None:
+            materials = {
+                m.material_key: m
+                for m in s.scalars(
+                    select(CaseMaterial).where(CaseMaterial.case_id == case.id, ~CaseMaterial.deleted)
+                )
+            }
+            for key in missing_keys:
+                if key not in materials:
+                    raise UserError(_("材料“{key}”不属于这件办件").format(key=key[:40]))
+                materials[key].state = "missing"
+            step.detail["missing"] = list(missing_keys)
+
+        def reason_for(s: Session, case_id: uuid.UUID) -> str:
+            names = s.scalars(
+                select(CaseMaterial.name).where(
+                    CaseMaterial.case_id == case_id, CaseMaterial.material_key.in_(list(missing_keys))
+                )
+            ).all()
+            text = _("需补正材料：{names}").format(names="、".join(names) or "、".join(missing_keys))
+            return f"{text}\n{note.strip()}" if note.strip() else text
+
+        return self._step(session, case_id, CaseEvent.REQUEST_CORRECTION, note, change, reason_for=reason_for)
+
+    def start_special(self, session: UserSession, case_id: uuid.UUID, reason: str) -> CaseDetail:
+        """进入特别程序 (hearing, testing, expert review): the clock stands still."""
+        return self._step(session, case_id, CaseEvent.START_SPECIAL, reason)
+
+    def end_special(self, session: UserSession, case_id: uuid.UUID, note: str = "") -> CaseDetail:
+        """结束特别程序: the review and its clock resume, the promise pushed back."""
+        return self._step(session, case_id, CaseEvent.END_SPECIAL, note, resumes=True)
+
+    def decide(
+        self,
+        session: UserSession,
+        case_id: uuid.UUID,
+        decision: Decision | str,
+        reason: str = "",
+        legal_basis: str = "",
+    ) -> CaseDetail:
+        """准予许可 / 容缺通过 / 不予许可 (the last two by a supervisor, with a reason)."""
+        chosen = Decision(decision)
+        basis = _clean(legal_basis, N_("法律依据"), 500, lines=True)
+        if chosen is Decision.REFUSE and not basis:
+            raise UserError(_("不予许可须写明法律依据"))
+
+        def change(s: Session, case: Case, now: dt.datetime, step: _Step) -> None:
+            if chosen is Decision.APPROVE_TOLERANCE:
+                deferred = s.scalar(
+                    select(func.count()).where(
+                        CaseMaterial.case_id == case.id,
+                        CaseMaterial.state == "deferred",
+                        ~CaseMaterial.deleted,
+                    )
+                )
+                if not deferred:
+                    raise UserError(_("这件办件没有容缺材料，请直接准予许可"))
+            case.decided_at = now
+            case.legal_basis = basis
+            step.detail["decision"] = chosen.value
+
+        return self._step(session, case_id, chosen.event, reason, change, legal_basis=basis)
+
+    def confirm_tolerance(self, session: UserSession, case_id: uuid.UUID, note: str = "") -> CaseDetail:
+        """容缺材料已补齐: the deferred materials are in."""
+
+        def change(s: Session, case: Case, now: dt.datetime, step: _Step) -> None:
+            for m in s.scalars(
+                select(CaseMaterial).where(CaseMaterial.case_id == case.id, CaseMaterial.state == "deferred")
+            ):
+                m.state, m.count, m.due_date = "received", max(m.count, 1), None
+                step.detail.setdefault("received", []).append(m.material_key)
+
+        return self._step(session, case_id, CaseEvent.CONFIRM_TOLERANCE, note, change)
+
+    def deliver(
+        self,
+        session: UserSession,
+        case_id: uuid.UUID,
+        method: DeliveryMethod | str,
+        *,
+        signature_note: str = "",
+        recipient: str = "",
+        tracking_number: str = "",
+        address: str = "",
+    ) -> CaseDetail:
+        """送达: pickup at the window (who signed, the signature note) or mail (tracking number)."""
+        how = DeliveryMethod(method)
+        sign = _clean(signature_note, N_("签收说明"), 300, lines=True)
+        who = _clean(recipient, N_("签收人"), 100)
+        where = _clean(address, N_("邮寄地址"), 300)
+        tracking = _NOISE.sub("", _clean(tracking_number, N_("快递单号"), 40)).upper()
+        if how is DeliveryMethod.PICKUP and not sign:
+            raise UserError(_("窗口领取须填写签收说明（签收人签字情况）"))
+        if how is DeliveryMethod.MAIL and not _TRACKING.match(tracking):
+            raise UserError(_("邮寄送达须填写快递单号（8 至 30 位字母或数字）"))
+
+        def change(s: Session, case: Case, now: dt.datetime, step: _Step) -> None:
+            step.detail["method"] = how.value
+            if how is DeliveryMethod.PICKUP:
+                applicant = s.get(Applicant, case.applicant_id)
+                step.detail["recipient"] = who or (applicant.name if applicant else "")
+                step.detail["signature"] = sign
+            else:
+                target = where or case.delivery_address
+                if not target:
+                    raise UserError(_("邮寄送达须填写邮寄地址"))
+                step.detail["tracking"] = tracking
+                step.detail["address"] = target
+                case.delivery_address = target
+            case.delivery = how.value
+
+        return self._step(session, case_id, CaseEvent.DELIVER, sign, change)
+
+    def archive(self, session: UserSession, case_id: uuid.UUID, note: str = "") -> CaseDetail:
+        """归档."""
+        return self._step(session, case_id, CaseEvent.ARCHIVE, note, permission=None)
+
+    def withdraw(self, session: UserSession, case_id: uuid.UUID, reason: str) -> CaseDetail:
+        """撤件 before the decision, with the applicant's reason."""
+
+        def change(s: Session, case: Case, now: dt.datetime, step: _Step) -> None:
+            case.reason = step.reason[:500]
+
+        return self._step(session, case_id, CaseEvent.WITHDRAW, reason, change)
+
+    def _step(
+        self,
+        session: UserSession,
+        case_id: uuid.UUID,
+        event: CaseEvent | Callable[[Case], CaseEvent],
+        reason: str,
+        change: Callable[[Session, Case, dt.datetime, _Step], None] | None = None,
+        *,
+        legal_basis: str = "",
+        resumes: bool = False,
+        reason_for: Callable[[Session, uuid.UUID], str] | None = None,
+        permission: Permission | None = Permission.SERVE,
+    ) -> CaseDetail:
+        if permission is not None or session.role is not Role.ADMIN:
+            session.require(Permission.SERVE)
+        text = _clean(reason, N_("理由"), 2000, lines=True)
+        now = self._clock()
+        with self._store.unit_of_work() as uow:
+            s = uow.session
+            case = self._case(s, case_id, lock=True)
+            chosen = event(case) if callable(event) else event
+            if reason_for is not None:
+                text = reason_for(s, case.id)[:2000]
+            verdict = case_states.check(case.status, chosen, session.role.value, text or None)
+            if not verdict.allowed or verdict.target is None:
+                raise UserError(verdict.message)
+            step = _Step(chosen, text, {})
+            before = case.status
+            if change is not None:
+                change(s, case, now, step)
+            case.status = verdict.target.value
+            if chosen in (CaseEvent.REFUSE, CaseEvent.APPROVE_TOLERANCE):
+                case.reason = text[:500]
+            record = CaseEventRecord(
+                case_id=case.id,
+                event=chosen.value,
+                from_state=before,
+                to_state=verdict.target.value,
+                at=now,
+                actor_id=session.user_id,
+                actor_name=session.display_name,
+                window_number=session.window_number,
+                reason=text,
+                legal_basis=legal_basis,
+                detail=step.detail,
+            )
+            if resumes and chosen is not CaseEvent.ACCEPT:
+                earlier = s.scalars(select(CaseEventRecord).where(CaseEventRecord.case_id == case.id)).all()
+                self._promised_after_resume(case, [*earlier, record], now)
+                if case.promised_due is not None:
+                    record.detail = {**step.detail, "promised_due": case.promised_due.isoformat()}
+            s.add(record)
+            uow.flush()
+            result = self._detail(s, session, case, now)
+            uow.commit()
+        return result
+
+
+@dataclass(slots=True)
+class _Step:
+    event: CaseEvent
+    reason: str
+    detail: dict[str, Any]
+
+
+def _clean(value: str, label: str, limit: int, *, lines: bool = False) -> str:
+    """A typed text stripped and checked: no control or direction-override characters, fits."""
+    if not isinstance(value, str):
+        raise UserError(_("{label}应为文字").format(label=_(label)))
+    text = unicodedata.normalize("NFC", value).strip()
+    for ch in text:
+        if not (lines and ch in "\n\t") and (ch in _BIDI or unicodedata.category(ch) in _BAD_CATEGORIES):
+            raise UserError(_("{label}含有不允许的控制字符").format(label=_(label)))
+    if len(text) > limit:
+        raise UserError(_("{label}过长：最多 {limit} 个字符").format(label=_(label), limit=limit))
+    return text
+
+
+_METHODS = frozenset(m.value for m in DeliveryMethod)
+_STATES = frozenset(c.value for c in CaseState)
+_EVENTS = frozenset(c.value for c in CaseEvent)
+
+_DETAIL_LABELS = {
+    "method": N_("送达方式"),
+    "recipient": N_("签收人"),
+    "signature": N_("签收说明"),
+    "tracking": N_("快递单号"),
+    "address": N_("邮寄地址"),
+    "decision": N_("决定"),
+    "promised_due": N_("承诺办结时间"),
+    "notice": N_("文书"),
+    "missing": N_("需补正材料"),
+    "received": N_("已收材料"),
+}
+
+
+def _detail_value(key: str, value: object) -> str:
+    if key == "method" and isinstance(value, str) and value in _METHODS:
+        return DeliveryMethod(value).label
+    if key == "promised_due" and isinstance(value, str):
+        try:
+            return _local(dt.datetime.fromisoformat(value)).strftime("%Y-%m-%d %H:%M")
+        except ValueError:
+            return value
+    if key == "notice" and isinstance(value, str):
+        return _(value)
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    return str(value)
+
+
+def _event_view(e: CaseEventRecord) -> EventView:
+    detail = tuple(
+        (_(_DETAIL_LABELS[k]), _detail_value(k, v))
+        for k, v in (e.detail or {}).items()
+        if k in _DETAIL_LABELS
+    )
+
+    def state_label(value: str) -> str:
+        return CaseState(value).label if value in _STATES else value
+
+    return EventView(
+        at=e.at,
+        event=e.event,
+        event_label=CaseEvent(e.event).label if e.event in _EVENTS else e.event,
+        from_state=e.from_state,
+        from_label=state_label(e.from_state) if e.from_state else "",
+        to_state=e.to_state,
+        to_label=state_label(e.to_state),
+        actor_name=e.actor_name,
+        window_number=e.window_number,
+        reason=e.reason,
+        legal_basis=e.legal_basis,
+        detail=detail,
+    )
