@@ -223,6 +223,6 @@ def _panel_offline(qtbot: QtBot, runtime: Runtime, tasks: TaskRunner) -> QueuePa
     panel = QueuePanel(PageContext(runtime, clerk(7), tasks, errors, AuthService(runtime)))
     qtbot.addWidget(panel)
     panel.show()
-    qtbot.waitUntil(lambda: panel.offline, timeout=8000)
+    qtbot.waitUntil(lambda: panel.offline, timeout=15000)
     qtbot.waitUntil(lambda: panel.view is not None, timeout=5000)
     return panel

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from clerk_app.gui.forms import child, load_form, style_sheet
+from clerk_app.gui.queue import while_alive
 from clerk_app.gui.queue.speech import Announcer
 from clerk_app.gui.tasks import TaskRunner
 from clerk_app.i18n import _
@@ -63,12 +64,17 @@ class HallDisplay(QWidget):
     ) -> None:
         super().__init__(parent)
         self.service, self.tasks, self.announcer = service, tasks, announcer
+        if announcer.parent() is None:
+            announcer.setParent(self)  # its calls end with the display
         self.setObjectName("HallDisplayFace")
         form = load_form("display.ui", self)
         form.setStyleSheet(style_sheet("display.qss"))
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(form)
+        inner = form.layout()
+        if inner is not None:
+            inner.setContentsMargins(36, 24, 36, 24)
         self.form = form
         self.hall = child(form, QLabel, "hallName")
         self.clock = child(form, QLabel, "clockLabel")
@@ -93,12 +99,13 @@ class HallDisplay(QWidget):
             self.listener.start()
         if not announcer.available:
             self.notice.setText(_("本机没有可用的语音引擎，叫号仅以文字显示。"))
-        announcer.started.connect(lambda text: self._banner(text, True))
+        announcer.started.connect(self._announcing)
         self.refresh()
 
     def _setup_table(self) -> None:
         self.table.setHorizontalHeaderLabels([_("窗口"), _("号码"), _("窗口"), _("号码")])
         self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(84)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
 
@@ -116,17 +123,20 @@ class HallDisplay(QWidget):
     def _tick(self) -> None:
         self.clock.setText(dt.datetime.now().strftime("%Y-%m-%d  %H:%M:%S"))
 
+    @while_alive
     def _listener_status(self, connected: bool) -> None:
         self.online = connected
         self.notice.setText("" if connected else _("与中心库的连接中断，正在重连…"))
         if connected:
             self.refresh()
 
+    @while_alive
     def _poll_marker(self) -> None:
         if self._loading:
             return
         self.tasks.db(self.service.board_marker, self._got_marker, self._failed)
 
+    @while_alive
     def _got_marker(self, marker: str) -> None:
         if marker != self._marker:
             self.refresh()
@@ -138,11 +148,13 @@ class HallDisplay(QWidget):
         self._loading = True
         self.tasks.db(self.service.board, self._show, self._failed)
 
+    @while_alive
     def _failed(self, exc: BaseException) -> None:
         self._loading = False
         log.warning("display refresh failed: %s", exc)
         self.notice.setText(_("暂时无法读取叫号数据，正在重试…"))
 
+    @while_alive
     def _show(self, board: BoardView) -> None:
         self._loading = False
         self._marker = board.marker
@@ -154,7 +166,7 @@ class HallDisplay(QWidget):
                 _("{number}  →  {window} 号窗口").format(number=row.number, window=row.window)
             )
         parts = [_("{name} {n} 人").format(name=c.name, n=c.waiting) for c in board.categories]
-        self.waiting.setText("    ".join(parts))
+        self.waiting.setText("\n".join(parts))
         self._announce_new(board)
         self.refreshed.emit(board)
         if self._again:
@@ -183,6 +195,10 @@ class HallDisplay(QWidget):
             text = call_text(r.number, r.window)
             self._banner(text, True)
             self.announcer.announce(text)
+
+    @while_alive
+    def _announcing(self, text: str) -> None:
+        self._banner(text, True)
 
     def _banner(self, text: str, active: bool) -> None:
         self.banner.setText(text)

@@ -30,6 +30,7 @@ from clerk_app.documents.render import render
 from clerk_app.documents.templates import load_templates
 from clerk_app.gui.forms import child, load_form, style_sheet
 from clerk_app.gui.printing import PrinterChoices, PrintJob, make_printer, print_jobs
+from clerk_app.gui.queue import while_alive
 from clerk_app.gui.tasks import TaskRunner
 from clerk_app.i18n import _
 from clerk_app.services.errors import is_expected
@@ -137,8 +138,13 @@ class Kiosk(QWidget):
 
     def load_categories(self) -> None:
         self.tasks.db(self.service.categories, self._show_categories, self._error)
-        self.tasks.db(lambda: self.service.board(recent=0).hall_name, self.hall.setText, self._error)
+        self.tasks.db(lambda: self.service.board(recent=0).hall_name, self._show_hall, self._error)
 
+    @while_alive
+    def _show_hall(self, name: str) -> None:
+        self.hall.setText(name)
+
+    @while_alive
     def _show_categories(self, cats: list[CategoryInfo]) -> None:
         for button in self.category_buttons.values():
             button.deleteLater()
@@ -171,6 +177,7 @@ class Kiosk(QWidget):
             self._error,
         )
 
+    @while_alive
     def _issued(self, issued: IssuedTicket) -> None:
         self.busy = False
         minutes = int(issued.estimated_wait.total_seconds() // 60)
@@ -192,6 +199,7 @@ class Kiosk(QWidget):
         )
         self._back.start(BACK_AFTER_MS)
 
+    @while_alive
     def _printed(self, outcome: SlipOutcome) -> None:
         if outcome.pdf_path is not None:
             self.print_label.setText(_("未连接取号单打印机，已保存电子取号单。请记住您的号码。"))
@@ -199,10 +207,12 @@ class Kiosk(QWidget):
             self.print_label.setText(_("请取走取号单"))
         self.slip_done.emit(outcome)
 
+    @while_alive
     def _print_failed(self, exc: BaseException) -> None:
         log.error("slip printing failed", exc_info=exc)
         self.print_label.setText(_("取号单打印失败，请记住您的号码或联系导办人员。"))
 
+    @while_alive
     def _error(self, exc: BaseException) -> None:
         self.busy = False
         if is_expected(exc):

@@ -28,8 +28,9 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.exc import DBAPIError
 
-from clerk_app.gui.forms import child, load_form
+from clerk_app.gui.forms import child, load_form, style_sheet
 from clerk_app.gui.pages.base import Page, PageContext
+from clerk_app.gui.queue import while_alive
 from clerk_app.i18n import N_, _
 from clerk_app.security.roles import Permission
 from clerk_app.services.errors import UserError
@@ -40,6 +41,7 @@ from clerk_app.services.queue import (
     WindowView,
     state_label,
 )
+from clerk_app.services.queue_rules import CHINA
 
 log = logging.getLogger("clerk.queue")
 
@@ -71,6 +73,7 @@ class QueuePanel(Page):
         self.offline = False
         self.view: WindowView | None = None
         form = load_form("queue_panel.ui", self)
+        form.setStyleSheet(style_sheet("queue_panel.qss"))
         self.layout_.addWidget(form, 1)
         self.banner = child(form, QLabel, "modeBanner")
         self.number = child(form, QLabel, "currentNumber")
@@ -85,6 +88,8 @@ class QueuePanel(Page):
         self.waiting.setHorizontalHeaderLabels([_("号码"), _("类别"), _("取号时间"), _("备注")])
         self.waiting.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.waiting.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.waiting.verticalHeader().setVisible(False)
+        self.waiting.horizontalHeader().setStretchLastSection(True)
         self._show_mode()
         self._refresh_timer = QTimer(self)
         self._refresh_timer.timeout.connect(self.refresh)
@@ -224,6 +229,7 @@ class QueuePanel(Page):
 
     # --- online / offline -----------------------------------------------------------------------
 
+    @while_alive
     def go_offline(self) -> None:
         if self.offline:
             return
@@ -235,6 +241,7 @@ class QueuePanel(Page):
         self._probe_timer.start(PROBE_MS)
         self.refresh()
 
+    @while_alive
     def _probe(self) -> None:
         online = self.online_service
         busy = self.view is not None and self.view.current is not None
@@ -242,6 +249,7 @@ class QueuePanel(Page):
             return  # finish the local ticket in hand first
         self.ctx.tasks.db(online.board_marker, lambda _m: self._back_online(), lambda _e: None)
 
+    @while_alive
     def _back_online(self) -> None:
         self.offline = False
         self._probe_timer.stop()
@@ -263,6 +271,7 @@ class QueuePanel(Page):
 
     # --- display --------------------------------------------------------------------------------
 
+    @while_alive
     def refresh(self) -> None:
         who = self.ctx.session
         if who.window_number is None:
@@ -277,6 +286,7 @@ class QueuePanel(Page):
 
         self.ctx.tasks.db(lambda: service.window_view(who), self._show, failed)
 
+    @while_alive
     def _show(self, view: WindowView) -> None:
         self.view = view
         current = view.current
@@ -316,6 +326,6 @@ class QueuePanel(Page):
         self.waiting.setRowCount(len(waiting))
         for row, t in enumerate(waiting):
             note = _("绿色通道") if t.priority else (_("转来") if t.routed_window else "")
-            cells = (t.number, t.category, t.issued_at.astimezone().strftime("%H:%M"), note)
+            cells = (t.number, t.category, t.issued_at.astimezone(CHINA).strftime("%H:%M"), note)
             for col, text in enumerate(cells):
                 self.waiting.setItem(row, col, QTableWidgetItem(text))
