@@ -40,7 +40,8 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
@@ -49,7 +50,16 @@ from sqlalchemy.orm import Session
 
 from clerk_app.domain import case_states
 from clerk_app.domain.case_states import CaseEvent, CaseState
-from clerk_app.domain.catalogue import CaseType, Catalogue, Material, MaterialForm, Matter, merge_materials
+from clerk_app.domain.catalogue import (
+    CaseType,
+    Catalogue,
+    ExtraField,
+    FieldType,
+    Material,
+    MaterialForm,
+    Matter,
+    merge_materials,
+)
 from clerk_app.domain.catalogue_io import load_demo_catalogue
 from clerk_app.domain.deadlines import OfficeHours, compute_deadline
 from clerk_app.domain.identifiers import (
@@ -65,6 +75,7 @@ from clerk_app.i18n import N_, _
 from clerk_app.security.roles import Permission
 from clerk_app.services.auth import UserSession
 from clerk_app.services.errors import UserError
+from clerk_app.services.intake_notices import IssuedNotice, NoticeFacts, NoticeIssuer, NoticeMaterial
 from clerk_app.store.base import utcnow
 from clerk_app.store.models.cases import (
     Applicant,
@@ -81,6 +92,14 @@ CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
 ORGANISATION_ID_TYPE = "001"  # holder code type of a unified social credit code
 MAX_DRAFT_CHARS = 2_000_000
 MAX_MATTERS = 30
+#: cases still being worked on (回头件 offers these)
+OPEN_STATES = (
+    "received",
+    "accepted",
+    "correction_requested",
+    "in_review",
+    "special_procedure",
+)
 
 
 class ApplicantKind(StrEnum):
@@ -160,6 +179,8 @@ class IntakeForm:
     other_region: str = ""
     ticket_number: str = ""
     note: str = ""
+    #: values of the matter-specific fields (catalogue ``ExtraField``), as (field name, text)
+    extra: tuple[tuple[str, str], ...] = ()
 
 
 # ---- data out -------------------------------------------------------------------------------
@@ -214,6 +235,33 @@ class CaseResult:
     returned: tuple[MaterialLine, ...]  # 不予受理: materials handed back
     notice: str  # the notice to print for this outcome
     warnings: tuple[str, ...] = ()
+    extra: tuple[tuple[str, str], ...] = ()
+    #: the notices issued with the outcome (numbered, rendered, archived in its unit of work)
+    documents: tuple[IssuedNotice, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCase:
+    case_number: str
+    status: str
+    status_label: str
+    matter_names: tuple[str, ...]
+    received_at: dt.datetime
+    promised_date: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReturningApplicant:
+    """回头件: an applicant already known to this workstation, with their cases still open."""
+
+    kind: str
+    id_type: str
+    id_number: str
+    name: str
+    phone: str
+    address: str
+    legal_representative: str
+    open_cases: tuple[OpenCase, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,13 +296,15 @@ _LABELS: Mapping[str, str] = {
     "other_region": N_("跨省通办地区"),
     "ticket_number": N_("排队号"),
     "note": N_("备注"),
+    "extra": N_("事项信息"),
+    "authority": N_("有权受理机关"),
     "reason": N_("理由"),
     "legal_basis": N_("法律依据"),
 }
 
 _NOTICES: Mapping[Outcome, str] = {
     Outcome.ACCEPT: N_("受理通知书"),
-    Outcome.CORRECTION: N_("补正材料通知书"),
+    Outcome.CORRECTION: N_("一次性告知书"),
     Outcome.REFUSE: N_("不予受理通知书"),
     Outcome.ON_THE_SPOT: N_("办结通知书"),
 }
@@ -372,6 +422,8 @@ class _Checked:
     promised_due: dt.datetime | None
     provisional: bool
     warnings: tuple[str, ...]
+    extra: tuple[tuple[str, str], ...] = ()
+    authority: str = ""
 
 
 def _identity(f: _Findings, prefix: str, id_type: object, number: object, today: dt.date) -> tuple[str, str]:
@@ -565,6 +617,75 @@ def _material_line(
     return line, lacking
 
 
+def extra_fields_of(matters: Iterable[Matter]) -> tuple[ExtraField, ...]:
+    """The matter-specific fields of ``matters``, merged by field name in first-seen order (a field
+    two matters share, e.g. 经营范围, is asked once; it is required if any matter requires it)."""
+    merged: dict[str, ExtraField] = {}
+    for matter in matters:
+        for extra in matter.extra_fields:
+            seen = merged.get(extra.name)
+            if seen is None:
+                merged[extra.name] = extra
+            elif extra.required and not seen.required:
+                merged[extra.name] = ExtraField(seen.name, seen.label, seen.type, True, seen.choices)
+    return tuple(merged.values())
+
+
+def _extras(
+    f: _Findings, form: IntakeForm, matters: tuple[Matter, ...], outcome: Outcome
+) -> tuple[tuple[str, str], ...]:
+    """The values of the chosen matters' extra fields, checked by type; values of fields no chosen
+    matter asks for are dropped. Required fields block acceptance and on-the-spot completion."""
+    given: dict[str, object] = {}
+    pairs = form.extra if isinstance(form.extra, tuple | list) else ()
+    for pair in pairs[:200]:
+        if isinstance(pair, tuple | list) and len(pair) == 2 and isinstance(pair[0], str):
+            given[pair[0]] = pair[1]
+    needs_all = outcome in (Outcome.ACCEPT, Outcome.ON_THE_SPOT)
+    values: list[tuple[str, str]] = []
+    for extra in extra_fields_of(matters):
+        name = f"extra.{extra.name}"
+        raw = given.get(extra.name, "")
+        if not isinstance(raw, str):
+            f.add(name, _("“{label}”应为文字").format(label=extra.label))
+            continue
+        before = len(f.problems)
+        text = f.text("extra", raw, 1000, lines=extra.type is FieldType.TEXT)
+        if len(f.problems) > before:
+            problem = f.problems.pop()
+            f.add(name, _("“{label}”：{message}").format(label=extra.label, message=problem.message))
+            continue
+        if not text:
+            if extra.required and needs_all:
+                f.add(name, _("请填写“{label}”").format(label=extra.label))
+            continue
+        if extra.type is FieldType.NUMBER:
+            try:
+                number = Decimal(text.replace(",", "").replace("，", ""))
+            except InvalidOperation:
+                number = Decimal("NaN")
+            if not number.is_finite() or number < 0:
+                f.add(name, _("“{label}”应为不小于 0 的数字").format(label=extra.label))
+                continue
+            text = format(number.normalize(), "f") if number == number.to_integral() else format(number, "f")
+        elif extra.type is FieldType.DATE:
+            try:
+                text = dt.date.fromisoformat(text).isoformat()
+            except ValueError:
+                f.add(name, _("“{label}”应为日期，如 2026-01-31").format(label=extra.label))
+                continue
+        elif extra.type is FieldType.CHOICE and text not in extra.choices:
+            f.add(
+                name,
+                _("“{label}”应为以下之一：{choices}").format(
+                    label=extra.label, choices="、".join(extra.choices)
+                ),
+            )
+            continue
+        values.append((extra.name, text))
+    return tuple(values)
+
+
 class IntakeRules:
     """The checks of an intake form against the catalogue and the working-day calendar."""
 
@@ -580,6 +701,7 @@ class IntakeRules:
         now: dt.datetime,
         reason: object = "",
         legal_basis: object = "",
+        authority: object = "",
     ) -> tuple[_Checked | None, tuple[FieldProblem, ...]]:
         f = _Findings()
         if not isinstance(form, IntakeForm):
@@ -598,6 +720,8 @@ class IntakeRules:
         note = f.text("note", form.note, 1000, lines=True)
         reason_text = f.text("reason", reason, 500, lines=True, required=outcome is Outcome.REFUSE)
         basis = f.text("legal_basis", legal_basis, 500, lines=True, required=outcome is Outcome.REFUSE)
+        competent = f.text("authority", authority, 200)
+        extra = _extras(f, form, matters, outcome)
         promised: dt.datetime | None = None
         provisional = False
         if outcome in (Outcome.ACCEPT, Outcome.ON_THE_SPOT) and missing:
@@ -640,6 +764,8 @@ class IntakeRules:
             promised,
             provisional,
             tuple(f.warnings),
+            extra,
+            competent,
         )
         return checked, ()
 
@@ -674,6 +800,7 @@ def form_to_dict(form: IntakeForm) -> dict[str, Any]:
         for m in data["materials"]
     ]
     data["matter_codes"] = list(data["matter_codes"])
+    data["extra"] = [list(pair) for pair in data["extra"]]
     return data
 
 
@@ -733,6 +860,11 @@ def form_from_dict(data: object) -> IntakeForm:
         other_region=_str(data, "other_region"),
         ticket_number=_str(data, "ticket_number"),
         note=_str(data, "note"),
+        extra=tuple(
+            (pair[0], pair[1])
+            for pair in (data.get("extra") or ())
+            if isinstance(pair, list) and len(pair) == 2 and all(isinstance(v, str) for v in pair)
+        ),
     )
 
 
@@ -756,9 +888,12 @@ class IntakeService:
         *,
         office: OfficeHours | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
+        notices: NoticeIssuer | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
+        #: when set, every outcome issues its notice(s) in the outcome's own unit of work
+        self.notices = notices
         self.rules = IntakeRules(catalogue or load_demo_catalogue(), calendar or WorkCalendar(), office)
 
     @property
@@ -782,6 +917,70 @@ class IntakeService:
             matter = self.catalogue.matter(code)
             matters.setdefault(matter.implementation_code, matter)
         return merge_materials(m.materials for m in matters.values())
+
+    def find_returning(
+        self, session: UserSession, kind: str, id_type: str, id_number: str
+    ) -> ReturningApplicant | None:
+        """回头件: the known applicant with this identity (the number normalised as the rules do),
+        with their open cases, newest first; ``None`` when unknown or the number is not valid."""
+        session.require(Permission.SERVE)
+        applicant = ApplicantIn(
+            kind=kind, id_type=id_type, id_number=id_number, name="-", phone="13800138000"
+        )
+        f = _Findings()
+        clean = _applicant(f, applicant, _service_day(self._clock()))
+        if any(p.field.startswith("applicant.id") for p in f.problems) or not clean.id_number:
+            return None
+        with self._store.unit_of_work() as uow:
+            s = uow.session
+            row = s.scalar(
+                select(Applicant)
+                .where(
+                    Applicant.id_type == clean.id_type,
+                    Applicant.id_number == clean.id_number,
+                    ~Applicant.deleted,
+                )
+                .order_by(Applicant.updated_at.desc())
+                .limit(1)
+            )
+            if row is None:
+                return None
+            same = select(Applicant.id).where(
+                Applicant.id_type == clean.id_type, Applicant.id_number == clean.id_number
+            )
+            cases = s.scalars(
+                select(Case)
+                .where(Case.applicant_id.in_(same), ~Case.deleted, Case.status.in_(OPEN_STATES))
+                .order_by(Case.received_at.desc())
+                .limit(50)
+            ).all()
+            open_cases = tuple(
+                OpenCase(
+                    c.case_number,
+                    c.status,
+                    CaseState(c.status).label,
+                    tuple(self._matter_name(code) for code in c.matter_codes),
+                    c.received_at,
+                    c.promised_date,
+                )
+                for c in cases
+            )
+            return ReturningApplicant(
+                row.kind,
+                row.id_type,
+                row.id_number,
+                row.name,
+                row.phone,
+                row.address,
+                row.legal_representative,
+                open_cases,
+            )
+
+    def _matter_name(self, code: str) -> str:
+        try:
+            return self.catalogue.matter(code).name
+        except KeyError:
+            return code
 
     # ---- drafts ---------------------------------------------------------------------------------
 
@@ -850,10 +1049,12 @@ class IntakeService:
         reason: str,
         legal_basis: str,
         *,
+        authority: str = "",
         draft_id: uuid.UUID | None = None,
     ) -> CaseResult:
-        """不予受理 with its reason and legal basis; the materials handed in are returned."""
-        return self._outcome(session, form, Outcome.REFUSE, reason, legal_basis, draft_id)
+        """不予受理 with its reason and legal basis; the materials handed in are returned, and
+        ``authority`` names the body to turn to when the matter is not for this hall."""
+        return self._outcome(session, form, Outcome.REFUSE, reason, legal_basis, draft_id, authority)
 
     def done_on_the_spot(
         self, session: UserSession, form: IntakeForm, *, draft_id: uuid.UUID | None = None
@@ -869,10 +1070,11 @@ class IntakeService:
         reason: str,
         legal_basis: str,
         draft_id: uuid.UUID | None,
+        authority: str = "",
     ) -> CaseResult:
         session.require(Permission.SERVE)
         now = self._clock()
-        checked, problems = self.rules.check(form, outcome, now, reason, legal_basis)
+        checked, problems = self.rules.check(form, outcome, now, reason, legal_basis, authority)
         if checked is None:
             raise IntakeError(problems)
         event = _EVENTS[outcome]
@@ -917,8 +1119,49 @@ class IntakeService:
                 _drop_draft(s, session, draft_id)
             uow.flush()
             result = self._result(case, checked, outcome)
+            if self.notices is not None:
+                issued = self.notices.issue(uow, self._facts(session, checked, result, outcome, now))
+                result = replace(result, documents=issued)
             uow.commit()
         return result
+
+    def _facts(
+        self, session: UserSession, checked: _Checked, result: CaseResult, outcome: Outcome, now: dt.datetime
+    ) -> NoticeFacts:
+        a = checked.applicant
+        by_key = {m.key: m for m in merge_materials(m.materials for m in checked.matters)}
+        return NoticeFacts(
+            outcome=outcome.value,
+            case_number=result.case_number,
+            at=now.astimezone(CHINA),
+            applicant_name=a.name,
+            applicant_id_type=a.id_type,
+            applicant_id_number=a.id_number,
+            applicant_phone=a.phone,
+            applicant_address=a.address,
+            agent_name=checked.agent.name if checked.agent else "",
+            matter_names=tuple(m.name for m in checked.matters),
+            matter_codes=tuple(m.implementation_code for m in checked.matters),
+            materials=tuple(
+                NoticeMaterial(
+                    line.name,
+                    line.state,
+                    line.form,
+                    line.count,
+                    line.due,
+                    line.note,
+                    by_key[line.key].standard if line.key in by_key else "",
+                    line.required,
+                )
+                for line in checked.lines
+            ),
+            promised_date=result.promised_date,
+            reason=checked.reason,
+            legal_basis=checked.legal_basis,
+            authority=checked.authority,
+            clerk_name=session.display_name,
+            window_number=session.window_number,
+        )
 
     # ---- pieces of an outcome -------------------------------------------------------------------
 
@@ -945,6 +1188,10 @@ class IntakeService:
             detail["returned"] = [line.key for line in checked.lines if line.state == MaterialState.RECEIVED]
         if checked.ticket_number:
             detail["ticket"] = checked.ticket_number
+        if checked.authority:
+            detail["authority"] = checked.authority
+        if checked.extra:
+            detail["extra"] = dict(checked.extra)
         return detail
 
     @staticmethod
@@ -1013,6 +1260,7 @@ class IntakeService:
             ticket_number=checked.ticket_number,
             reason=self._event_reason(outcome, checked)[:500],
             legal_basis=checked.legal_basis,
+            extra=dict(checked.extra),
         )
         s.add(case)
         s.flush()
@@ -1049,6 +1297,7 @@ class IntakeService:
             returned=returned if outcome is Outcome.REFUSE else (),
             notice=_(_NOTICES[outcome]),
             warnings=checked.warnings,
+            extra=checked.extra,
         )
 
 

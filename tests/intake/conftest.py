@@ -9,11 +9,19 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from clerk_app.domain.catalogue import FieldType
 from clerk_app.domain.catalogue_io import load_demo_catalogue
 from clerk_app.domain.workdays import WorkCalendar
 from clerk_app.security.roles import Role
 from clerk_app.services.auth import UserSession
-from clerk_app.services.intake import ApplicantIn, IntakeForm, IntakeService, MaterialIn, MaterialState
+from clerk_app.services.intake import (
+    ApplicantIn,
+    IntakeForm,
+    IntakeService,
+    MaterialIn,
+    MaterialState,
+    extra_fields_of,
+)
 from clerk_app.services.runtime import open_store
 from clerk_app.store.uow import Store
 
@@ -82,10 +90,32 @@ def all_received(service: IntakeService, codes: tuple[str, ...], bundle: str = "
     return tuple(MaterialIn(m.key, MaterialState.RECEIVED) for m in service.materials_for(codes, bundle))
 
 
+def sample_extras(codes: tuple[str, ...], bundle: str = "") -> tuple[tuple[str, str], ...]:
+    """A valid value for every required matter-specific field of ``codes`` (and the bundle)."""
+    samples = {
+        FieldType.CHOICE: "",
+        FieldType.NUMBER: "10",
+        FieldType.DATE: "2025-10-08",
+        FieldType.TEXT: "示例",
+    }
+    chosen = list(_CATALOGUE.bundle(bundle).matter_codes) if bundle else []
+    chosen.extend(codes)
+    return tuple(
+        (f.name, f.choices[0] if f.type is FieldType.CHOICE else samples[f.type])
+        for f in extra_fields_of(_CATALOGUE.matter(code) for code in chosen)
+        if f.required
+    )
+
+
 @pytest.fixture
 def complete_form(service: IntakeService) -> Callable[..., IntakeForm]:
     def build(codes: tuple[str, ...] = (FOOD_LICENCE,), **changes: object) -> IntakeForm:
-        form = IntakeForm(applicant=person(), matter_codes=codes, materials=all_received(service, codes))
+        form = IntakeForm(
+            applicant=person(),
+            matter_codes=codes,
+            materials=all_received(service, codes),
+            extra=sample_extras(codes),
+        )
         return IntakeForm(**{**{f: getattr(form, f) for f in IntakeForm.__dataclass_fields__}, **changes})
 
     return build

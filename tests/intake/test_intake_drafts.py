@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FOOD_LICENCE, Clock, make_session, person
+from conftest import FOOD_LICENCE, Clock, make_session, person, sample_extras
 from sqlalchemy import func, select
 
 from clerk_app.services.auth import AuthService, UserSession
@@ -94,6 +94,7 @@ def test_signed_in_clerk_accepts_on_the_workstation_store(runtime: Runtime) -> N
         applicant=person(),
         matter_codes=codes,
         materials=tuple(MaterialIn(m.key) for m in service.materials_for(codes)),
+        extra=sample_extras(codes),
     )
     draft = service.save_draft(session, form)
     result = service.accept(session, form, draft_id=draft.id)

@@ -19,6 +19,7 @@ from conftest import (
     all_received,
     make_session,
     person,
+    sample_extras,
 )
 from sqlalchemy import func, select
 
@@ -92,7 +93,12 @@ def test_bundle_with_deferral_and_commitment(
     )
     marks["食品安全管理制度文本"] = MaterialIn("食品安全管理制度文本", MaterialState.COMMITMENT)
     marks["营业执照"] = MaterialIn("营业执照", MaterialState.RECEIVED, form="copy", count=2)
-    form = IntakeForm(applicant=person(), bundle_code=RESTAURANT_BUNDLE, materials=tuple(marks.values()))
+    form = IntakeForm(
+        applicant=person(),
+        bundle_code=RESTAURANT_BUNDLE,
+        materials=tuple(marks.values()),
+        extra=sample_extras((), RESTAURANT_BUNDLE),
+    )
     result = service.accept(clerk, form)
     assert len(result.matter_codes) == 3 and len(result.materials) == 11  # union, no duplicates
     assert result.promised_date == dt.date(2025, 10, 14)  # the longest limit of the three
@@ -174,7 +180,7 @@ def test_request_correction_lists_everything_missing(
         "食品安全管理制度文本",
         "法定代表人身份证件复印件",
     ]
-    assert result.notice == "补正材料通知书" and result.promised_date is None
+    assert result.notice == "一次性告知书" and result.promised_date is None
     with store.unit_of_work() as uow:
         event = uow.session.scalars(select(CaseEventRecord)).one()
         assert event.event == "request_correction" and event.to_state == "correction_requested"

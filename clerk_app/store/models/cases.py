@@ -72,6 +72,8 @@ class Case(SyncedMixin, Base):
     ticket_number: Mapped[str] = mapped_column(String(16), default="")
     reason: Mapped[str] = mapped_column(String(500), default="")
     legal_basis: Mapped[str] = mapped_column(String(500), default="")
+    #: matter-specific fields defined in the catalogue (``ExtraField``): field name → value as typed
+    extra: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
 
     __table_args__ = (Index("ix_cases_status_due", "status", "promised_due"),)
 
