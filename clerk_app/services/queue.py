@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -76,6 +77,7 @@ _CANDIDATE_LIMIT = 64
 #: the category code of an offline window's own tickets
 LOCAL_CATEGORY = "L"
 _LOCK_RETRIES = 5
+CACHE_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +175,18 @@ class QueueService:
         self._clock = clock
         self._pg = store.engine.dialect.name == "postgresql"
         self._offline = offline
+        self._cache: dict[str, tuple[float, Any]] = {}
+
+    def _cached(self, key: str, load: Callable[[], Any]) -> Any:
+        """Hall settings read by every call press, kept for ``CACHE_SECONDS`` (a change made
+        elsewhere reaches this window within that time; one made here at once)."""
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and now - hit[0] < CACHE_SECONDS:
+            return hit[1]
+        value = load()
+        self._cache[key] = (now, value)
+        return value
 
     # --- reference data and settings --------------------------------------------------------
 
@@ -193,6 +207,7 @@ class QueueService:
             else:
                 row.value = policy.to_dict()
             uow.commit()
+        self._cache.clear()
 
     def categories(self) -> list[CategoryInfo]:
         """Active categories with their waiting counts and longest wait (kiosk, panel, board)."""
@@ -259,6 +274,7 @@ class QueueService:
                 if code not in rows:
                     uow.session.add(WindowCategory(window_number=window, category_code=code))
             uow.commit()
+        self._cache.clear()
 
     # --- issuing --------------------------------------------------------------------------------
 
@@ -570,9 +586,9 @@ class QueueService:
         state = self._window_state(uow, window)
         if state.status == "paused":
             raise UserError(_("窗口处于暂停状态，请先恢复叫号。"))
-        self._require_free(uow, window)
-        policy = self._policy(uow)
-        cats = self._window_categories(uow, window)
+        # a window still holding a ticket is refused by the partial unique index at the claim
+        policy = self._cached("policy", lambda: self._policy(uow))
+        cats = self._cached(f"categories:{window}", lambda: self._window_categories(uow, window))
         rows = uow.session.execute(
             select(*_WAITING_COLS)
             .where(
@@ -648,13 +664,13 @@ class QueueService:
                 version=T.c.version + 1,
                 hlc=stamp,
             )
-            .returning(T.c.id, T.c.version, before.label("before"))
+            .returning(*T.c, before.label("before"))
         )
         row = uow.session.connection().execute(stmt).first()
         if row is None:
             return None
-        ticket = uow.session.get(Ticket, row.id, populate_existing=True)
-        assert ticket is not None
+        # the row as the claim left it, straight from RETURNING (no second read)
+        ticket = Ticket(**{c.key: row._mapping[c] for c in T.c})
         changed = ["state", "window_number", "clerk_id", "called_at", "recall_count", "routed_window",
                    "routed_at", "call_reason", "version", "hlc"]  # fmt: skip
         uow.record_statement_change(ticket, changed, row.version - 1)
