@@ -796,6 +796,32 @@ class QueueService:
 
         return self._press(who, key, "transfer", act)
 
+    def cancel(self, who: UserSession, ticket_id: uuid.UUID, reason: str, key: str) -> TicketView | None:
+        """Withdraw a ticket that is not being served (the applicant left, a duplicate …)."""
+
+        def act(uow: UnitOfWork, who: UserSession, window: int, now: dt.datetime) -> Ticket | None:
+            ticket = self._load(uow, ticket_id)
+            return self._transition(uow, ticket, "cancel", who, window, now, {"finished_at": now},
+                                    reason=reason.strip(), holder=None)  # fmt: skip
+
+        return self._press(who, key, "cancel", act)
+
+    def link_case(self, who: UserSession, ticket_id: uuid.UUID, case_ref: str) -> TicketView:
+        """Record the case this ticket's applicant was served for: a later ticket with that case
+        number (a 补正 return) is routed to this clerk while they are at a window."""
+        who.require(Permission.SERVE)
+        window = _window_of(who)
+        with self._store.unit_of_work() as uow:
+            ticket = self._load(uow, ticket_id)
+            if ticket.window_number != window or ticket.state not in ("called", "serving", "parked"):
+                raise UserError(_("只能为本窗口正在办理的号关联办件。"))
+            ticket.case_ref = case_ref.strip()
+            ticket.clerk_id = who.user_id
+            uow.flush()
+            result = view(ticket)
+            uow.commit()
+            return result
+
     def _simple(
         self,
         who: UserSession,

@@ -271,3 +271,23 @@ def test_policy_round_trip(svc: QueueService) -> None:
     assert svc.policy() == QueuePolicy(normal_per_priority=0, recall_limit=1)
     with pytest.raises(PermissionDenied):
         svc.save_policy(clerk(1), QueuePolicy())
+
+
+def test_cancel_and_link_case(svc: QueueService) -> None:
+    first = svc.issue("A")
+    second = svc.issue("A")
+    w = clerk(2)
+    with pytest.raises(UserError):
+        svc.cancel(w, first.ticket.id, " ", key())  # the machine wants a reason
+    gone = svc.cancel(w, first.ticket.id, "申请人离开", key())
+    assert gone is not None and gone.state == "cancelled"
+    t = svc.call_next(w, key())
+    assert t is not None and t.id == second.ticket.id
+    with pytest.raises(UserError):
+        svc.link_case(clerk(3), t.id, "CASE-7")  # not this window's ticket
+    linked = svc.link_case(w, t.id, "CASE-7")
+    assert linked.case_ref == "CASE-7"
+    svc.start(w, t.id, key())
+    svc.finish(w, t.id, key())
+    svc.open_window(w)
+    assert svc.issue("A", case_ref="CASE-7").routed_to_window == 2
