@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from clerk_app.gui import app as gui_app
 from clerk_app.gui.main_window import MainWindow
+from clerk_app.gui.queue.shots import QUEUE_SHOTS
 from clerk_app.gui.supervision_shots import SUPERVISION_SHOTS
 from clerk_app.gui.workstation import Workstation
 from clerk_app.services.demo import ensure_demo
@@ -81,6 +82,7 @@ def shot_system(ctx: ShotContext) -> list[Path]:
 
 SHOTS: list[Callable[[ShotContext], list[Path]]] = [shot_login, shot_home, shot_system]
 SHOTS.extend(SUPERVISION_SHOTS)
+SHOTS.extend(QUEUE_SHOTS)
 
 
 def demo_runtime(folder: Path) -> Runtime:

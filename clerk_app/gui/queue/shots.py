@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -17,6 +18,9 @@ from clerk_app.gui.tasks import TaskRunner
 from clerk_app.services.auth import UserSession
 from clerk_app.services.queue import QueueService
 from clerk_app.services.runtime import Runtime
+
+if TYPE_CHECKING:
+    from clerk_app.gui.screenshots import ShotContext
 
 
 def _settle(app: QApplication, tasks: TaskRunner, seconds: float = 1.5) -> None:
@@ -62,3 +66,20 @@ def render_queue_shots(app: QApplication, runtime: Runtime, tasks: TaskRunner, o
     written.append(_grab(app, tasks, display, out / "queue_display.png"))
     display.shutdown()
     return written
+
+
+def shot_queue(ctx: ShotContext) -> list[Path]:
+    """For ``clerk-app screenshots``: a busy morning, then the kiosk, the display and the panel."""
+    station = ctx.station
+    logins = [(3, "wangxy"), (5, "lijg"), (9, "zhangli"), (14, "zhaomin"), (20, "liuqiang")]
+    sessions = [station.auth.login(w, u, "Window#2026") for w, u in logins]
+    busy_hall(station.runtime, sessions)
+    written = render_queue_shots(ctx.app, station.runtime, station.tasks, ctx.out)
+    main = ctx.main_window("wangxy", "Window#2026", 3)
+    main.show_page("queue")
+    written.append(ctx.save(main, "queue_panel"))
+    main.close()
+    return written
+
+
+QUEUE_SHOTS = [shot_queue]
