@@ -798,7 +798,6 @@ _EVENTS = frozenset(c.value for c in CaseEvent)
 _DETAIL_LABELS = {
     "method": N_("送达方式"),
     "recipient": N_("签收人"),
-    "signature": N_("签收说明"),
     "tracking": N_("快递单号"),
     "address": N_("邮寄地址"),
     "decision": N_("决定"),
@@ -817,6 +816,8 @@ def _detail_value(key: str, value: object) -> str:
             return _local(dt.datetime.fromisoformat(value)).strftime("%Y-%m-%d %H:%M")
         except ValueError:
             return value
+    if key == "decision" and isinstance(value, str) and value in _EVENTS:
+        return CaseEvent(value).label
     if key == "notice" and isinstance(value, str):
         return _(value)
     if isinstance(value, list):

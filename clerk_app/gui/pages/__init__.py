@@ -4,6 +4,7 @@ appears only for roles that hold its permission (the services check again)."""
 from __future__ import annotations
 
 from clerk_app.gui.pages.base import Page, PageContext
+from clerk_app.gui.pages.cases import CasesPage
 from clerk_app.gui.pages.home import HomePage
 from clerk_app.gui.pages.intake import IntakePage
 from clerk_app.gui.pages.supervision import ComplaintsPage, RatingsPage, RectificationsPage
@@ -15,6 +16,7 @@ PAGES: list[type[Page]] = [
     HomePage,
     QueuePanel,
     IntakePage,
+    CasesPage,
     MonitorPage,
     ComplaintsPage,
     RectificationsPage,

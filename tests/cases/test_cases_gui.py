@@ -1,0 +1,200 @@
+"""The cases page driven as a clerk would (offscreen): the list with masked numbers and coloured
+deadlines, a search typed and confirmed with Enter, a case's history, later steps through their
+dialogs (Enter confirms, Esc cancels), a refused step explained, and the buttons that follow the
+state machine."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from clerk_app.domain.catalogue_io import load_demo_catalogue
+from clerk_app.gui import app as gui_app
+from clerk_app.gui.pages import PAGES
+from clerk_app.gui.pages.cases import CasesPage, StepDialog
+from clerk_app.gui.pages.intake import IntakePage
+from clerk_app.gui.workstation import Workstation
+from clerk_app.services import intake as intake_service
+from clerk_app.services.auth import AuthService, UserSession
+from clerk_app.services.demo import DEMO_USERS, ensure_demo
+from clerk_app.services.intake import ApplicantIn, IntakeForm, IntakeService, MaterialIn
+from clerk_app.services.runtime import open_runtime
+from clerk_app.settings import resolve_paths
+
+FOOD_LICENCE = "113501000300100158000105005000005"
+MINE_ID, THEIRS_ID, OLD_ID = "11010519491231002X", "320311197707060018", "350102198001010011"
+CST = dt.timezone(dt.timedelta(hours=8))
+
+
+@pytest.fixture
+def station(qapp: QApplication, data_dir: Path) -> Iterator[Workstation]:
+    gui_app.configure(qapp, "zh_CN")
+    runtime = open_runtime(resolve_paths(data_dir))
+    ensure_demo(runtime.central, runtime.local)
+    ws = Workstation(runtime, qapp)
+    ws.errors.interactive = False
+    yield ws
+    if ws.window is not None:
+        ws.window.close()
+    ws.shutdown()
+
+
+def _form(intake: IntakeService, name: str, id_number: str, phone: str, missing: int = 0) -> IntakeForm:
+    materials = [m for m in intake.materials_for((FOOD_LICENCE,))][missing:]
+    form = IntakeForm(
+        applicant=ApplicantIn(name=name, id_number=id_number, phone=phone),
+        matter_codes=(FOOD_LICENCE,),
+        materials=tuple(MaterialIn(m.key) for m in materials),
+    )
+    fields_of = getattr(intake_service, "extra_fields_of", None)
+    if fields_of is None or "extra" not in IntakeForm.__dataclass_fields__:
+        return form
+    catalogue = load_demo_catalogue()
+    values = tuple(
+        (f.name, f.choices[0] if f.choices else "10")
+        for f in fields_of([catalogue.matter(FOOD_LICENCE)])
+        if f.required
+    )
+    return dataclasses.replace(form, extra=values)  # type: ignore[call-arg, unused-ignore]
+
+
+def _login(station: Workstation, index: int, window: int) -> UserSession:
+    user = DEMO_USERS[index]
+    return AuthService(station.runtime).login(window, user.username, user.password)
+
+
+def _seed(station: Workstation) -> UserSession:
+    local = station.runtime.local
+    me, colleague = _login(station, 0, 3), _login(station, 1, 4)
+    long_ago = IntakeService(local, clock=lambda: dt.datetime(2025, 9, 30, 2, 0, tzinfo=dt.UTC))
+    long_ago.accept(me, _form(long_ago, "赵六", OLD_ID, "13600000001"))
+    intake = IntakeService(local)
+    intake.accept(colleague, _form(intake, "李晓燕", THEIRS_ID, "13912345678"))
+    intake.accept(me, _form(intake, "张三", MINE_ID, "13800138000"))
+    return me
+
+
+def _page(qtbot: QtBot, station: Workstation, session: UserSession) -> CasesPage:
+    main = station.open_main(session)
+    qtbot.addWidget(main)
+    page = main.show_page("cases")
+    assert isinstance(page, CasesPage)
+    qtbot.waitUntil(lambda: page.last_page is not None, timeout=10_000)
+    return page
+
+
+def _column(page: CasesPage, column: int) -> list[str]:
+    return [page.results.item(r, column).text() for r in range(page.results.rowCount())]
+
+
+def _select(qtbot: QtBot, page: CasesPage, row: int) -> None:
+    page.results.selectRow(row)
+    qtbot.waitUntil(lambda: page.detail is not None and page.detail.row.case_number == _column(page, 0)[row])
+
+
+def _step(qtbot: QtBot, page: CasesPage, key: str) -> StepDialog:
+    page.begin_step(key)
+    dialog = page.step_dialog
+    assert dialog is not None and dialog.isVisible()
+    return dialog
+
+
+def test_cases_page_follows_the_intake_page() -> None:
+    assert PAGES.index(CasesPage) == PAGES.index(IntakePage) + 1
+
+
+def test_list_masks_numbers_and_colours_deadlines(qtbot: QtBot, station: Workstation) -> None:
+    page = _page(qtbot, station, _seed(station))
+    assert page.results.rowCount() == 3
+    assert _column(page, 1) == ["张三", "李晓燕", "赵六"]  # newest first
+    assert _column(page, 2) == [MINE_ID, "320311********0018", OLD_ID]
+    assert _column(page, 6)[1] == "139****5678"
+    overdue = page.results.item(2, 4)
+    assert overdue.text() == "已超期" and overdue.data(Qt.ItemDataRole.UserRole) == "overdue"
+    assert overdue.background().color().name() == "#c62828"
+    assert "共 3 件" in page.count_label.text()
+
+    page.deadline_combo.setCurrentIndex(page.deadline_combo.findData("overdue"))
+    page.search()
+    qtbot.waitUntil(lambda: page.results.rowCount() == 1)
+    assert _column(page, 1) == ["赵六"]
+
+
+def test_search_then_take_the_case_through_its_steps(qtbot: QtBot, station: Workstation) -> None:
+    page = _page(qtbot, station, _seed(station))
+    page.search_edit.setText("8000")  # 尾号
+    qtbot.keyClick(page.search_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: page.results.rowCount() == 1)
+    _select(qtbot, page, 0)
+    assert page.history.rowCount() == 1 and page.history.item(0, 1).text() == "受理"
+    assert page.step_buttons["start_review"].isEnabled()
+    assert not page.step_buttons["archive"].isEnabled()
+    assert not page.step_buttons["decide"].isEnabled()
+
+    dialog = _step(qtbot, page, "start_review")
+    dialog.reason_edit.setText("材料齐全，开始审查")
+    qtbot.keyClick(dialog.reason_edit, Qt.Key.Key_Return)  # Enter confirms
+    qtbot.waitUntil(lambda: page.detail is not None and page.detail.row.status == "in_review", timeout=10_000)
+    assert page.history.rowCount() == 2 and "材料齐全" in page.history.item(1, 5).text()
+    qtbot.waitUntil(lambda: _column(page, 3) == ["审查"])
+
+    dialog = _step(qtbot, page, "withdraw")
+    dialog.reason_edit.setText("不应出现")
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)  # Esc cancels
+    assert page.step_dialog is None
+    assert page.detail is not None and page.detail.row.status == "in_review"
+
+    dialog = _step(qtbot, page, "decide")
+    assert dialog.decision_combo is not None and dialog.decision_combo.count() == 1  # a clerk may approve
+    qtbot.keyClick(dialog.reason_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: page.detail is not None and page.detail.row.status == "approved", timeout=10_000)
+
+    dialog = _step(qtbot, page, "deliver")
+    dialog.reason_edit.setText("")
+    qtbot.keyClick(dialog.reason_edit, Qt.Key.Key_Return)  # pickup without a signature note
+    qtbot.waitUntil(lambda: station.errors.last is not None, timeout=10_000)
+    assert station.errors.last is not None and "签收说明" in station.errors.last[1]
+    assert page.detail is not None and page.detail.row.status == "approved"
+
+    dialog = _step(qtbot, page, "deliver")
+    assert dialog.method_combo is not None
+    dialog.method_combo.setCurrentIndex(dialog.method_combo.findData("mail"))
+    dialog.tracking_edit.setText("SF1234567890")
+    dialog.address_edit.setText("福州市鼓楼区五四路 1 号")
+    qtbot.keyClick(dialog.tracking_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: page.detail is not None and page.detail.row.status == "delivered", timeout=10_000)
+    assert "SF1234567890" in page.history.item(page.history.rowCount() - 1, 5).text()
+    assert page.step_buttons["archive"].isEnabled() and not page.step_buttons["withdraw"].isEnabled()
+    page.begin_step("withdraw")  # not offered now: nothing opens
+    assert page.step_dialog is None
+
+
+def test_keyboard_reaches_search_and_steps(qtbot: QtBot, station: Workstation) -> None:
+    page = _page(qtbot, station, _seed(station))
+    window = page.window()
+    for other in QApplication.topLevelWidgets():  # leftovers of earlier tests must not hold focus
+        if other is not window and other.isVisible():
+            other.close()
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    page.results.setFocus()
+    qtbot.keyClick(page.results, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(page.search_edit.hasFocus)
+    page.search_edit.setText(MINE_ID)
+    qtbot.keyClick(page.search_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: page.results.rowCount() == 1)
+    _select(qtbot, page, 0)
+    page.results.setFocus()
+    qtbot.keyClick(page.results, Qt.Key.Key_F6)
+    qtbot.waitUntil(lambda: page.step_dialog is not None)
+    assert page.step_dialog is not None and page.step_dialog.step.key == "start_review"
+    qtbot.keyClick(page.step_dialog.reason_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: page.detail is not None and page.detail.row.status == "in_review", timeout=10_000)
