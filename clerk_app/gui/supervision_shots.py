@@ -14,6 +14,7 @@ from clerk_app.gui.pages.supervision import ComplaintsPage, RectificationsPage
 from clerk_app.gui.pages.supervision_monitor import MonitorPage, ReportsPage
 from clerk_app.gui.rating_pad import RatingPad
 from clerk_app.services.complaints import Category, ComplaintInput, ComplaintService, Source
+from clerk_app.services.queue import QueueService
 from clerk_app.services.ratings import Cause, Level, RatingInput, RatingService
 from clerk_app.services.supervision_demo import seed_supervision_history
 from clerk_app.services.supervision_reports import PeriodKind
@@ -86,7 +87,18 @@ def shot_complaint(ctx: ShotContext) -> list[Path]:
 
 
 def shot_monitor(ctx: ShotContext) -> list[Path]:
-    seed_supervision_history(ctx.station.runtime.local)
+    runtime = ctx.station.runtime
+    seed_supervision_history(runtime.local)
+    queue = QueueService(runtime.central)
+    for category in "AAAAABBCDE":
+        queue.issue(category)
+    for window, username in ((3, "wangxy"), (9, "lijg"), (13, "zhangli")):
+        clerk = ctx.station.auth.login(window, username, "Window#2026")
+        queue.open_window(clerk)
+        queue.call_next(clerk, f"shot-{window}")
+    paused = ctx.station.auth.login(20, "zhaomin", "Window#2026")
+    queue.open_window(paused)
+    queue.pause(paused, "back_office")
     main = ctx.main_window("chenjing", "Duty#2026", None)
     page = main.show_page("monitor")
     assert isinstance(page, MonitorPage)

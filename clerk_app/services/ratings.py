@@ -157,6 +157,9 @@ class SupervisionSettings:
     complex_days: int = 5
     special_days: int = 10
     pad_timeout_seconds: int = 60
+    #: hall monitor alerts: a category's longest wait above this, fewer windows open than that
+    wait_alert_minutes: int = 30
+    min_open_windows: int = 3
     supervisor_username: str = ""
 
     @classmethod

@@ -20,6 +20,7 @@ from clerk_app.gui.pages import PAGES
 from clerk_app.gui.pages.supervision_monitor import MonitorPage, ReportsPage
 from clerk_app.security.roles import Role
 from clerk_app.services.complaints import Category, ComplaintInput, ComplaintService
+from clerk_app.services.queue import QueueService
 from clerk_app.services.ratings import Level, RatingInput, RatingService
 from clerk_app.services.runtime import Runtime
 
@@ -52,7 +53,19 @@ def test_monitor_picks_up_a_case_registered_elsewhere_and_alerts(
     page.refresher.setInterval(300)
     page.activated()
     qtbot.waitUntil(lambda: page.snapshot is not None, timeout=10_000)
-    assert page.complaint_table.rowCount() == 0 and "没有需要立即处理" in page.alerts.text()
+    assert (
+        page.complaint_table.rowCount() == 0 and "只开放了 0 个窗口（至少应开放 3 个）" in page.alerts.text()
+    )
+    assert page.window_table.rowCount() == 24 and page.category_table.rowCount() == 6
+    # another workstation opens window 3 and calls the ticket a kiosk just issued
+    QueueService(runtime.central).issue("A")
+    window3 = session_for(runtime, "wangxy", 3)
+    caller = QueueService(runtime.central)
+    caller.open_window(window3)
+    assert caller.call_next(window3, "monitor-test-1") is not None
+    qtbot.waitUntil(lambda: page.window_table.item(2, 3).text() == "A001", timeout=10_000)
+    assert page.window_table.item(2, 1).text() == "受理中" and page.window_table.item(2, 2).text() == "王晓燕"
+    qtbot.waitUntil(lambda: page.window_table.item(2, 4).text().startswith("00:0"), timeout=3000)
     # another clerk registers a case from the rating pad, 21 minutes ago, and nobody acts on it
     clerk = session_for(runtime, "lijg", 7)
     past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=21)

@@ -1,6 +1,6 @@
-"""Supervisor pages: the hall monitor (open 办不成事 cases with their timers, open rectifications,
-cases nearing or past their promised time, with alerts) and the supervision reports (figures,
-charts, CSV and PDF export).
+"""Supervisor pages: the hall monitor (the live queue per category, each window's state, open
+办不成事 cases with their timers, open rectifications, cases nearing or past their promised time,
+with alerts) and the supervision reports (figures, charts, CSV, Excel and PDF export).
 
 Views only: data comes through ``ctx.tasks.db``; a refresh never blocks the GUI thread and a new
 one is not queued while the previous one is still running.
@@ -25,15 +25,17 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QTableWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from clerk_app.gui.pages.base import Page, PageContext
-from clerk_app.gui.pages.supervision import OVER, _clock_text, _fit, _item, _table, _when
+from clerk_app.gui.pages.supervision import OVER, WARN, _clock_text, _fit, _item, _table, _when
 from clerk_app.gui.rating_pad import LEVEL_COLOURS
 from clerk_app.i18n import N_, _
 from clerk_app.security.roles import Permission
+from clerk_app.services.hall_monitor import QueueSnapshot, pause_label, queue_snapshot, status_label
 from clerk_app.services.supervision_reports import (
     MonitorSnapshot,
     Period,
@@ -80,10 +82,19 @@ class MonitorPage(Page):
             "monitorRectifications",
         )
         self.case_table = _table([_("办件编号"), _("窗口"), _("工作人员"), _("承诺办结时间")], "monitorCases")
-        grid.addWidget(self._boxed(_("未办结的办不成事案件"), self.complaint_table), 0, 0, 1, 2)
-        grid.addWidget(self._boxed(_("未办结的差评整改"), self.rect_table), 1, 0)
-        grid.addWidget(self._boxed(_("临近或超过承诺时限的办件"), self.case_table), 1, 1)
+        self.category_table = _table([_("类别"), _("等候人数"), _("最长等候")], "monitorCategories")
+        self.window_table = _table(
+            [_("窗口"), _("状态"), _("工作人员"), _("当前号"), _("用时")], "monitorWindows"
+        )
+        grid.addWidget(self._boxed(_("排队情况"), self.category_table), 0, 0)
+        grid.addWidget(self._boxed(_("窗口状态"), self.window_table), 0, 1)
+        grid.addWidget(self._boxed(_("未办结的办不成事案件"), self.complaint_table), 1, 0)
+        self.lists = QTabWidget()
+        self.lists.addTab(self.rect_table, _("未办结的差评整改"))
+        self.lists.addTab(self.case_table, _("临近或超过承诺时限的办件"))
+        grid.addWidget(self.lists, 1, 1)
         self.layout_.addLayout(grid, 1)
+        self.queue: QueueSnapshot | None = None
         self.refresher = QTimer(self)
         self.refresher.setInterval(REFRESH_MS)
         self.refresher.timeout.connect(self.refresh)
@@ -108,15 +119,21 @@ class MonitorPage(Page):
             return
         self.loading = True
         runtime, session = self.ctx.runtime, self.ctx.session
-        self.ctx.tasks.db(lambda: monitor_snapshot(runtime, session), self._show, self._failed)
+
+        def load() -> tuple[MonitorSnapshot, QueueSnapshot]:
+            return monitor_snapshot(runtime, session), queue_snapshot(runtime, session)
+
+        self.ctx.tasks.db(load, self._show, self._failed)
 
     def _failed(self, exc: BaseException) -> None:
         self.loading = False
         self.ctx.errors(exc)
 
-    def _show(self, snapshot: MonitorSnapshot) -> None:
+    def _show(self, result: tuple[MonitorSnapshot, QueueSnapshot]) -> None:
         self.loading = False
-        self.snapshot = snapshot
+        snapshot, queue = result
+        self.snapshot, self.queue = snapshot, queue
+        self._show_queue(queue)
         self.updated.setText(_("更新于 {t}").format(t=snapshot.at.astimezone().strftime("%H:%M:%S")))
         self.complaint_table.setRowCount(len(snapshot.complaints))
         for row, c in enumerate(snapshot.complaints):
@@ -156,17 +173,51 @@ class MonitorPage(Page):
         for table, wide in ((self.complaint_table, 4), (self.rect_table, 0), (self.case_table, 0)):
             _fit(table, wide)
 
+    def _show_queue(self, queue: QueueSnapshot) -> None:
+        self.category_table.setRowCount(len(queue.categories))
+        late = {c.code for c in queue.long_waits}
+        for row, c in enumerate(queue.categories):
+            colour = OVER if c.code in late else None
+            cells = [f"{c.code} {c.name}", str(c.waiting), _clock_text(c.longest_wait) if c.waiting else ""]
+            for column, text in enumerate(cells):
+                self.category_table.setItem(row, column, _item(text, colour))
+        self.window_table.setRowCount(len(queue.windows))
+        for row, w in enumerate(queue.windows):
+            status = status_label(w.status)
+            if w.status == "paused" and w.pause_reason:
+                status = f"{status}（{pause_label(w.pause_reason)}）"
+            cells = [str(w.number), status, w.clerk_name, w.ticket_number]
+            for column, text in enumerate(cells):
+                self.window_table.setItem(row, column, _item(text, WARN if w.status == "paused" else None))
+        _fit(self.category_table, 0)
+
     def tick(self) -> None:
         snapshot = self.snapshot
         if snapshot is None:
             return
         now = dt.datetime.now(dt.UTC)
+        queue = self.queue
+        if queue is not None:
+            for row, w in enumerate(queue.windows):
+                since = w.ticket_since if w.ticket_number else None
+                self.window_table.setItem(row, 4, _item(_clock_text(now - since) if since else ""))
         limit = dt.timedelta(minutes=snapshot.window_minutes)
         for row, c in enumerate(snapshot.complaints):
             elapsed = (c.first_action_at or now) - c.registered_at
             late = c.first_action_at is None and elapsed > limit
             self.complaint_table.setItem(row, 6, _item(_clock_text(elapsed), OVER if late else None))
         alerts = []
+        if queue is not None and not queue.reachable:
+            alerts.append(_("中心库无法连接，排队和窗口状态暂不可见"))
+        if queue is not None and queue.long_waits:
+            names = "、".join(c.name for c in queue.long_waits)
+            alerts.append(_("{names} 等候超过 {m} 分钟").format(names=names, m=queue.wait_alert_minutes))
+        if queue is not None and queue.too_few_open:
+            alerts.append(
+                _("只开放了 {n} 个窗口（至少应开放 {m} 个）").format(
+                    n=queue.open_windows, m=queue.min_open_windows
+                )
+            )
         waiting = snapshot.complaints_over_target(now)
         if waiting:
             alerts.append(
