@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import wave
 from collections import deque
 from pathlib import Path
 
@@ -47,6 +48,13 @@ class QtSpeechEngine(SpeechEngine):
                 self._tts.setLocale(locale)
                 break
 
+    @property
+    def usable(self) -> bool:
+        """A listed plug-in may fail to load (speech-dispatcher not running): state Error."""
+        from PySide6.QtTextToSpeech import QTextToSpeech
+
+        return bool(self._tts.state() != QTextToSpeech.State.Error)
+
     def say(self, text: str) -> None:
         self._speaking = True
         self._tts.say(text)
@@ -74,7 +82,7 @@ class EspeakEngine(SpeechEngine):
         self._process.finished.connect(self._rendered)
         self._effect = QSoundEffect(self)
         self._effect.playingChanged.connect(self._playing)
-        self._started = False
+        self._waiting = False
         self._n = 0
 
     def say(self, text: str) -> None:
@@ -87,21 +95,28 @@ class EspeakEngine(SpeechEngine):
             log.warning("espeak-ng failed (%s)", code)
             self.finished.emit()
             return
-        self._started = False
+        self._waiting = True
         self._effect.setSource(QUrl.fromLocalFile(str(self._wav)))
         self._effect.play()
-        QTimer.singleShot(GIVE_UP_MS, self._give_up)
+        # without a working audio output the effect never plays: move on after the clip's length
+        QTimer.singleShot(int(wav_seconds(self._wav) * 1000) + 1500, self._end)
 
     def _playing(self) -> None:
-        if self._effect.isPlaying():
-            self._started = True
-        elif self._started:
-            self._started = False
+        if not self._effect.isPlaying():
+            self._end()
+
+    def _end(self) -> None:
+        if self._waiting:
+            self._waiting = False
             self.finished.emit()
 
-    def _give_up(self) -> None:
-        if not self._effect.isPlaying() and not self._started and self._effect.status().name != "Ready":
-            self.finished.emit()
+
+def wav_seconds(path: Path) -> float:
+    try:
+        with wave.open(str(path), "rb") as clip:
+            return clip.getnframes() / float(clip.getframerate() or 1)
+    except (OSError, wave.Error):
+        return 5.0
 
 
 def pick_engine(parent: QObject | None = None) -> SpeechEngine | None:
@@ -109,9 +124,12 @@ def pick_engine(parent: QObject | None = None) -> SpeechEngine | None:
     try:
         from PySide6.QtTextToSpeech import QTextToSpeech
 
-        engines = [e for e in QTextToSpeech.availableEngines() if e != "mock"]
-        if engines:
-            return QtSpeechEngine(engines[0], parent)
+        for name in (e for e in QTextToSpeech.availableEngines() if e != "mock"):
+            engine = QtSpeechEngine(name, parent)
+            if engine.usable:
+                return engine
+            log.warning("text-to-speech engine %s is listed but does not work", name)
+            engine.deleteLater()
     except ImportError:
         pass
     program = shutil.which("espeak-ng")
