@@ -5,11 +5,11 @@ number, a credit code or a phone number, with filters by case status and deadlin
 at a time, newest case first:
 
 * digits, perhaps with Latin letters (at least 4 in all): the case number *begins with* it, or
-  the applicant's document number (ID or credit code) or phone *begins or ends with* it (尾号).
-  Every one of these goes through an index; "ends with" first narrows by the last four
-  characters that the store keeps in ``case_search_tails`` (migration ``0010_case_search``).
-  Spaces, hyphens, a ``+86`` prefix and a lower-case ``x`` are forgiven.
-* anything else (a name, Chinese or Latin): the applicant's name *contains* it (a scan of the applicants).
+  the applicant's document number (ID or credit code) or phone *begins with* it or, up to 8
+  characters, *ends with* it (尾号). Every one of these goes through an index; "ends with" first
+  narrows by the last four characters that the store keeps in ``case_search_tails`` (migration
+  ``0010_case_search``). Spaces, hyphens, a ``+86`` prefix and a lower-case ``x`` are forgiven.
+* anything else (a name, Chinese or Latin): the applicant's name *contains* it (a scan).
 
 Deadline status (normal / warning / overdue, :mod:`clerk_app.domain.deadlines`) exists for cases
 whose clock has started and is not stopped by a decision: accepted and in review (clock running,
@@ -76,6 +76,8 @@ ORGANISATION_ID_TYPE = "001"
 MAX_PAGE_SIZE = 200
 COUNT_CAP = 10_000  # "10000+" beyond this: counting a million matches is not worth the wait
 MIN_NUMBER_CHARS = 4
+APPLICANT_LIST_CAP = 2_000  # more matching applicants than this: a subquery instead of a list
+MAX_TAIL_CHARS = 8  # "ends with" is looked for up to this length (尾号 of a phone or ID)
 MIN_NAME_CHARS = 1
 
 CLOCK_RUNNING = frozenset({CaseState.ACCEPTED.value, CaseState.IN_REVIEW.value})
@@ -235,10 +237,27 @@ def _prefix(column: InstrumentedAttribute[str], value: str, dialect: str) -> Col
     return column.like(_escape_like(value) + "%", escape="\\")
 
 
-def _text_condition(text: str, dialect: str) -> ColumnElement[bool] | None:
+def _ends_with(compact: str, digits: bool) -> ColumnElement[bool]:
+    """The applicant's number (or phone) ends with ``compact``: narrowed by the indexed last four
+    characters, then checked whole."""
+    tail = compact[-TAIL:]
+    ends = f"%{_escape_like(compact)}"
+    if digits:
+        candidates = select(CaseSearchTail.applicant_id).where(
+            or_(CaseSearchTail.id_tail == tail, CaseSearchTail.phone_tail == tail)
+        )
+        ending = or_(Applicant.id_number.like(ends, escape="\\"), Applicant.phone.like(ends, escape="\\"))
+    else:
+        candidates = select(CaseSearchTail.applicant_id).where(CaseSearchTail.id_tail == tail)
+        ending = Applicant.id_number.like(ends, escape="\\")
+    return and_(Applicant.id.in_(candidates), ending)
+
+
+def _text_condition(text: str, dialect: str) -> tuple[ColumnElement[bool] | None, ColumnElement[bool] | None]:
+    """(condition on the applicant, condition on the case) of what was typed; both None for nothing."""
     raw = unicodedata.normalize("NFKC", text).strip()
     if not raw:
-        return None
+        return None, None
     if _NUMBERISH.match(raw):
         compact = _NOISE.sub("", raw).upper()
         if compact.startswith("+86"):
@@ -252,25 +271,29 @@ def _text_condition(text: str, dialect: str) -> ColumnElement[bool] | None:
         applicant_terms = [_prefix(Applicant.id_number, compact, dialect)]
         if digits:
             applicant_terms.append(_prefix(Applicant.phone, compact, dialect))
-        tail = compact[-TAIL:]
-        ends = f"%{_escape_like(compact)}"
-        if digits:
-            candidates = select(CaseSearchTail.applicant_id).where(
-                or_(CaseSearchTail.id_tail == tail, CaseSearchTail.phone_tail == tail)
-            )
-            ending = or_(Applicant.id_number.like(ends, escape="\\"), Applicant.phone.like(ends, escape="\\"))
-        else:
-            candidates = select(CaseSearchTail.applicant_id).where(CaseSearchTail.id_tail == tail)
-            ending = Applicant.id_number.like(ends, escape="\\")
-        applicant_terms.append(and_(Applicant.id.in_(candidates), ending))
-        matching = select(Applicant.id).where(or_(*applicant_terms))
-        return or_(
-            Case.applicant_id.in_(matching), _prefix(Case.case_number, raw.upper().replace(" ", ""), dialect)
-        )
+        if len(compact) <= MAX_TAIL_CHARS:  # 尾号: a whole number is not looked for by its end
+            applicant_terms.append(_ends_with(compact, digits))
+        return or_(*applicant_terms), _prefix(Case.case_number, raw.upper().replace(" ", ""), dialect)
     if len(raw) < MIN_NAME_CHARS:
+        return None, None
+    return Applicant.name.like(f"%{_escape_like(raw)}%", escape="\\"), None
+
+
+def _matching_cases(
+    s: Session, on_applicant: ColumnElement[bool] | None, on_case: ColumnElement[bool] | None
+) -> ColumnElement[bool] | None:
+    """The cases' condition. The applicants are looked up first, on their own: a short list of
+    ids (the usual answer) makes a far simpler query of the cases than a subquery joined in."""
+    parts: list[ColumnElement[bool]] = [] if on_case is None else [on_case]
+    if on_applicant is not None:
+        ids = s.scalars(select(Applicant.id).where(on_applicant).limit(APPLICANT_LIST_CAP + 1)).all()
+        if len(ids) > APPLICANT_LIST_CAP:
+            parts.append(Case.applicant_id.in_(select(Applicant.id).where(on_applicant)))
+        elif ids:
+            parts.append(Case.applicant_id.in_(ids))
+    if on_applicant is None and on_case is None:
         return None
-    matching = select(Applicant.id).where(Applicant.name.like(f"%{_escape_like(raw)}%", escape="\\"))
-    return Case.applicant_id.in_(matching)
+    return or_(*parts) if parts else false()
 
 
 def _local(at: dt.datetime) -> dt.datetime:
@@ -332,7 +355,7 @@ class CaseService:
             s = uow.session
             dialect = s.get_bind().dialect.name
             where: list[ColumnElement[bool]] = [~Case.deleted]
-            text = _text_condition(query.text, dialect)
+            text = _matching_cases(s, *_text_condition(query.text, dialect))
             if text is not None:
                 where.append(text)
             statuses = [CaseState(v).value for v in query.statuses]

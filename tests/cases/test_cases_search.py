@@ -47,7 +47,8 @@ def test_search_by_every_kind_of_key(world: World, three: tuple[str, str, str]) 
     assert _numbers(world, "5678") == [b]  # 尾号
     assert _numbers(world, "139 1234") == [b]
     assert _numbers(world, VALID_CREDIT) == [c]
-    assert _numbers(world, "M000100Y43") == [c]
+    assert _numbers(world, "0100Y43") == [c]  # end of the credit code
+    assert _numbers(world, "19491231002X") == []  # longer than a 尾号: begins-with only
     assert _numbers(world, "晓燕") == [b]  # given name
     assert _numbers(world, "张") == [a]
     assert _numbers(world, "餐饮") == [c]
