@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from clerk_app.gui import app as gui_app
 from clerk_app.gui.cases_shots import CASES_SHOTS
+from clerk_app.gui.documents_shots import DOCUMENTS_SHOTS
 from clerk_app.gui.main_window import MainWindow
 from clerk_app.gui.queue.shots import QUEUE_SHOTS
 from clerk_app.gui.supervision_shots import SUPERVISION_SHOTS
@@ -83,6 +84,7 @@ def shot_system(ctx: ShotContext) -> list[Path]:
 
 SHOTS: list[Callable[[ShotContext], list[Path]]] = [shot_login, shot_home, shot_system]
 SHOTS.extend(SUPERVISION_SHOTS)
+SHOTS.extend(DOCUMENTS_SHOTS)
 SHOTS.extend(CASES_SHOTS)
 SHOTS.extend(QUEUE_SHOTS)
 

@@ -241,3 +241,86 @@ def test_print_to_a_real_cups_queue(qapp: QApplication) -> None:
     pages = len(pypdf.PdfReader(found[0]).pages)
     assert pages == len(pypdf.PdfReader(io.BytesIO(HOSTILE_CORRECTION)).pages)
     found[0].unlink()
+
+
+def test_documents_page_is_in_the_navigation() -> None:
+    from clerk_app.gui.pages import PAGES
+
+    assert DocumentsPage in PAGES
+
+
+def test_screenshots_of_the_document_screens(
+    station: Workstation, tmp_path: Path, qapp: QApplication
+) -> None:
+    from clerk_app.gui.documents_shots import DOCUMENTS_SHOTS
+    from clerk_app.gui.screenshots import SHOTS, ShotContext
+
+    assert all(shot in SHOTS for shot in DOCUMENTS_SHOTS)
+    ctx = ShotContext(qapp, station, tmp_path)
+    written = [path for shot in DOCUMENTS_SHOTS for path in shot(ctx)]
+    station.tasks.wait_idle(10_000)
+    assert [p.name for p in written] == [
+        "documents-page.png",
+        "documents-preview.png",
+        "documents-verify.png",
+    ]
+    assert all(p.stat().st_size > 10_000 for p in written)
+    assert station.errors.last is None
+
+
+def _supervisor_page(station: Workstation, qtbot: QtBot) -> DocumentsPage:
+    user = next(u for u in DEMO_USERS if u.username == "chenjing")
+    session = station.auth.login(None, user.username, user.password)
+    ctx = PageContext(station.runtime, session, station.tasks, station.errors, station.auth)
+    page = DocumentsPage(ctx)
+    qtbot.addWidget(page)
+    return page
+
+
+def test_opening_the_page_tops_up_number_blocks(qtbot: QtBot, station: Workstation) -> None:
+    from clerk_app.documents.numbers import remaining
+
+    page = _page(station, qtbot)
+    assert page.printers_button.isHidden()  # a clerk does not choose printers
+    page.activated()
+    qtbot.waitUntil(lambda: page.last_refill is not None, timeout=10_000)
+    assert page.last_refill is not None and not page.last_refill.offline
+    assert remaining(station.runtime.local, "acceptance", page.last_refill.year) == 50
+    assert "编号充足" in page.numbers_label.text()
+
+
+def test_sync_rounds_trigger_the_refill(qtbot: QtBot, station: Workstation) -> None:
+    from PySide6.QtCore import QObject, Signal
+
+    class FakeSync(QObject):
+        status_changed = Signal(object)
+
+    class Status:
+        state = "online"
+
+    page = _page(station, qtbot)
+    sync = FakeSync()
+    page.attach_sync(sync)
+    sync.status_changed.emit(Status())
+    qtbot.waitUntil(lambda: page.last_refill is not None, timeout=10_000)
+
+
+def test_supervisor_sets_a_printer_per_document_type(qtbot: QtBot, station: Workstation) -> None:
+    from clerk_app.gui.printing import load_choices, save_choices
+
+    config = station.runtime.paths.config
+    save_choices(config, PrinterChoices(a4="Gone-Printer"))
+    page = _supervisor_page(station, qtbot)
+    assert not page.printers_button.isHidden()
+    dialog = page.printer_dialog()
+    qtbot.addWidget(dialog)
+    assert dialog.a4.currentData() == "Gone-Printer"  # kept although not installed here
+    assert set(dialog.per_type) >= {"acceptance", "licence", "queue_slip"}
+    combo = dialog.per_type["licence"]
+    combo.addItem("Licence-Printer", "Licence-Printer")
+    combo.setCurrentIndex(combo.findData("Licence-Printer"))
+    save_choices(config, dialog.choices())
+    choices = load_choices(config)
+    assert choices.for_type("licence") == "Licence-Printer"
+    assert choices.for_type("acceptance") == "Gone-Printer"
+    assert choices.for_type("queue_slip") == ""

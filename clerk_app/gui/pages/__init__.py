@@ -4,6 +4,7 @@ appears only for roles that hold its permission (the services check again)."""
 from __future__ import annotations
 
 from clerk_app.gui.pages.base import Page, PageContext
+from clerk_app.gui.pages.documents import DocumentsPage
 from clerk_app.gui.pages.cases import CasesPage
 from clerk_app.gui.pages.home import HomePage
 from clerk_app.gui.pages.intake import IntakePage
@@ -16,6 +17,7 @@ PAGES: list[type[Page]] = [
     HomePage,
     QueuePanel,
     IntakePage,
+    DocumentsPage,
     CasesPage,
     MonitorPage,
     ComplaintsPage,
