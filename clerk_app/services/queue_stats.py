@@ -115,16 +115,12 @@ class QueueStatsService:
                 uow.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id.in_(list(tickets))))
             ) if tickets else []  # fmt: skip
             clerk_names = _clerk_names(uow.session, {e.clerk_id for e in events if e.clerk_id})
-        return summarise(
-            ((t.id, t.category, t.issued_at) for t in tickets.values()),
-            (
-                (e.ticket_id, e.event, e.at, e.window_number, e.clerk_id, e.detail.get("version", 0))
+            ticket_rows = [(t.id, t.category, t.issued_at) for t in tickets.values()]
+            event_rows = [
+                (e.ticket_id, e.event, e.at, e.window_number, e.clerk_id, int(e.detail.get("version", 0)))
                 for e in events
-            ),
-            day_from,
-            day_to,
-            clerk_names,
-        )
+            ]
+        return summarise(ticket_rows, event_rows, day_from, day_to, clerk_names)
 
 
 def _clerk_names(session: object, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from pathlib import Path
 
-from clerk_app.services.queue_stats import percentile, summarise
+import pytest
+from queue_helpers import StepClock, clerk, key
+
+from clerk_app.security.roles import PermissionDenied, Role
+from clerk_app.services.queue import QueueService, seed_demo_queue
+from clerk_app.services.queue_rules import service_day
+from clerk_app.services.queue_stats import QueueStatsService, percentile, summarise
+from clerk_app.services.runtime import open_store
 
 T0 = dt.datetime(2026, 11, 28, 1, 0, tzinfo=dt.UTC)  # 09:00 in the hall
 S = dt.timedelta(seconds=1)
@@ -51,3 +59,31 @@ def test_summary_of_a_small_day() -> None:
     assert stats.overall.waiting.count == 4 and stats.overall.waiting.p90 == 900 * S
     assert [g.key for g in stats.by_clerk] == ["王晓燕"]
     assert dict(stats.finished_per_hour) == {9: 1, 10: 1}
+
+
+def test_statistics_service_over_a_store(tmp_path: Path) -> None:
+    store = open_store(f"sqlite+pysqlite:///{tmp_path / 'c.sqlite'}", kind="central")
+    seed_demo_queue(store)
+    clock = StepClock(step=dt.timedelta(seconds=30))
+    svc = QueueService(store, clock=clock)
+    for _ in range(4):
+        svc.issue("A")
+    w = clerk(1)
+    for n in range(4):
+        t = svc.call_next(w, key())
+        assert t is not None
+        if n == 3:
+            svc.no_show(w, t.id, key())
+            continue
+        svc.start(w, t.id, key())
+        svc.finish(w, t.id, key())
+    stats = QueueStatsService(store).compute(clerk(1, Role.SUPERVISOR), service_day(clock.now))
+    assert stats.tickets == 4 and stats.overall.called == 4 and stats.overall.no_shows == 1
+    assert stats.overall.service.count == 3 and stats.overall.service.median == dt.timedelta(
+        seconds=60
+    )  # two clock readings per press
+    assert [g.key for g in stats.by_window] == ["1"] and [g.key for g in stats.by_category] == ["A"]
+    assert sum(n for _, n in stats.finished_per_hour) == 3
+    with pytest.raises(PermissionDenied):
+        QueueStatsService(store).compute(clerk(1), service_day(clock.now))
+    store.dispose()
