@@ -58,13 +58,13 @@ def _threads(target: Any, count: int) -> None:
         t.join()
 
 
-def bare_round_trips(url: str, per_window: int) -> list[float]:
+def bare_round_trips(url: str, per_window: int, windows: int = WINDOWS, table: str = "bare_q") -> list[float]:
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("CREATE TABLE bare_q (id bigserial PRIMARY KEY, state text NOT NULL, win int)")
-        conn.execute("INSERT INTO bare_q (state) SELECT 'issued' FROM generate_series(1, %s)",
-                     (WINDOWS * per_window + 10,))  # fmt: skip
-        conn.execute("CREATE INDEX ON bare_q (state, id)")
+        conn.execute(f"CREATE TABLE {table} (id bigserial PRIMARY KEY, state text NOT NULL, win int)")
+        conn.execute(f"INSERT INTO {table} (state) SELECT 'issued' FROM generate_series(1, %s)",
+                     (windows * per_window + 10,))  # fmt: skip
+        conn.execute(f"CREATE INDEX ON {table} (state, id)")
     times: list[float] = []
     lock = threading.Lock()
 
@@ -74,7 +74,7 @@ def bare_round_trips(url: str, per_window: int) -> list[float]:
             for _ in range(per_window):
                 t0 = time.perf_counter()
                 conn.execute(
-                    "UPDATE bare_q SET state = 'called', win = %s WHERE id = (SELECT id FROM bare_q "
+                    f"UPDATE {table} SET state = 'called', win = %s WHERE id = (SELECT id FROM {table} "
                     "WHERE state = 'issued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id",
                     (i + 1,),
                 ).fetchone()
@@ -82,13 +82,13 @@ def bare_round_trips(url: str, per_window: int) -> list[float]:
         with lock:
             times.extend(mine)
 
-    _threads(window, WINDOWS)
+    _threads(window, windows)
     return times
 
 
-def call_next_latencies(store: Store, per_window: int) -> list[float]:
+def call_next_latencies(store: Store, per_window: int, windows: int = WINDOWS) -> list[float]:
     svc = QueueService(store)
-    for n in range(WINDOWS * per_window + 10):
+    for n in range(windows * per_window + 10):
         svc.issue("ABCDE"[n % 5] if n % 3 else "A")
     times: list[float] = []
     lock = threading.Lock()
@@ -105,7 +105,7 @@ def call_next_latencies(store: Store, per_window: int) -> list[float]:
         with lock:
             times.extend(mine)
 
-    _threads(window, WINDOWS)
+    _threads(window, windows)
     return times
 
 
@@ -148,6 +148,8 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         store = Store(
             make_engine(url, pool_size=WINDOWS + 2, max_overflow=4), opened.device_id, role="central"
         )
+        bare1 = bare_round_trips(url, per_window * 2, 1, "bare_one")
+        calls1 = call_next_latencies(store, per_window * 2, 1)
         bare = bare_round_trips(url, per_window)
         calls = call_next_latencies(store, per_window)
         delays = display_delays(store, url, 10 if quick else 30)
@@ -162,6 +164,10 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         goal = "ratio <= 2" if label == "p50" else "< 20 ms, ratio <= 2"
         out.append({"name": f"call_next_{label}_24_windows", "value": round(value, 3), "unit": "ms",
                     "goal": goal, "baseline": round(base, 3), "ratio": round(value / base, 2)})  # fmt: skip
+    value1, base1 = _pct(calls1, 0.5) * ms, _pct(bare1, 0.5) * ms
+    out.append({"name": "call_next_p50_1_window", "value": round(value1, 3), "unit": "ms",
+                "goal": "(uncontended, for reference)", "baseline": round(base1, 3),
+                "ratio": round(value1 / base1, 2)})  # fmt: skip
     out.append({"name": "display_delay_p50", "value": round(statistics.median(delays) * ms, 2), "unit": "ms",
                 "goal": "< 1000 ms", "baseline": None, "ratio": None})  # fmt: skip
     out.append({"name": "display_delay_max", "value": round(max(delays) * ms, 2), "unit": "ms",
