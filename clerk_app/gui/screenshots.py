@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from clerk_app.gui import app as gui_app
 from clerk_app.gui.cases_shots import CASES_SHOTS
 from clerk_app.gui.documents_shots import DOCUMENTS_SHOTS
+from clerk_app.gui.intake_shots import INTAKE_SHOTS
 from clerk_app.gui.main_window import MainWindow
 from clerk_app.gui.queue.shots import QUEUE_SHOTS
 from clerk_app.gui.supervision_shots import SUPERVISION_SHOTS
@@ -87,6 +88,7 @@ SHOTS.extend(SUPERVISION_SHOTS)
 SHOTS.extend(DOCUMENTS_SHOTS)
 SHOTS.extend(CASES_SHOTS)
 SHOTS.extend(QUEUE_SHOTS)
+SHOTS.extend(INTAKE_SHOTS)
 
 
 def demo_runtime(folder: Path) -> Runtime:

@@ -157,15 +157,21 @@ class IntakePage(Page):
         self._autosave = self._timer(AUTOSAVE_MS, self.save_draft)
         self._validate = self._timer(VALIDATE_MS, self.validate_now)
         top = QHBoxLayout()
-        top.addWidget(self._applicant_box(), 1)
+        applicant_box, agent_box = self._applicant_box()
+        top.addWidget(applicant_box, 1)
+        top.addWidget(agent_box, 1)
         right = QVBoxLayout()
         right.addWidget(self._matter_box(), 1)
         right.addWidget(self._extra_box())
         top.addLayout(right, 1)
+        self.layout_.setSpacing(4)
         self.layout_.addWidget(self._draft_bar())
-        self.layout_.addLayout(top, 3)
-        self.layout_.addWidget(self._materials_box(), 2)
+        self.layout_.addLayout(top, 0)
+        self.layout_.addWidget(self._materials_box(), 1)
         self.layout_.addWidget(self._outcome_box())
+        for layout in self.findChildren(QFormLayout):
+            layout.setVerticalSpacing(3)
+            layout.setContentsMargins(6, 4, 6, 4)
         self.result_label = QLabel("")
         self.result_label.setObjectName("intakeResult")
         self.result_label.setWordWrap(True)
@@ -205,9 +211,11 @@ class IntakePage(Page):
         row.addWidget(self.discard_button)
         return bar
 
-    def _applicant_box(self) -> QGroupBox:
+    def _applicant_box(self) -> tuple[QGroupBox, QGroupBox]:
         box = QGroupBox(_("申请人"))
         form = QFormLayout(box)
+        agent_box = QGroupBox(_("代办、送达与排队"))
+        agent_form = QFormLayout(agent_box)
         self.kind_combo = QComboBox()
         self.kind_combo.addItem(_("自然人"), ApplicantKind.PERSON.value)
         self.kind_combo.addItem(_("法人或其他组织"), ApplicantKind.ORGANISATION.value)
@@ -262,19 +270,22 @@ class IntakePage(Page):
             (_("跨省通办地区"), self.other_region_edit),
             (_("排队号"), self.ticket_edit),
         ]
-        for label, widget in rows:
-            form.addRow(label, widget)
+        for index, (label, widget) in enumerate(rows):
+            (form if index < 8 else agent_form).addRow(label, widget)
             if isinstance(widget, QLineEdit):
                 widget.textEdited.connect(self._changed)
                 widget.returnPressed.connect(self.focusNextChild)
             elif isinstance(widget, QComboBox):
                 widget.currentIndexChanged.connect(self._changed)
+        self._wire_conditional()
+        return box, agent_box
+
+    def _wire_conditional(self) -> None:
         self.cross_region_check.toggled.connect(self._changed)
         self.cross_region_check.toggled.connect(self._show_conditional)
         self.delivery_combo.currentIndexChanged.connect(self._show_conditional)
         self.kind_combo.currentIndexChanged.connect(self._show_conditional)
         self._show_conditional()
-        return box
 
     def _document_types(self) -> QComboBox:
         combo = QComboBox()
@@ -291,6 +302,7 @@ class IntakePage(Page):
         self.matter_search.returnPressed.connect(self.choose_hit)
         self.matter_hits = QListWidget()
         self.matter_hits.setMaximumHeight(110)
+        self.matter_hits.setVisible(False)
         self.matter_hits.itemActivated.connect(self.choose_hit)
         self.bundle_combo = QComboBox()
         self.bundle_combo.addItem(_("（不选一件事主题）"), "")
@@ -305,6 +317,7 @@ class IntakePage(Page):
             item.setCheckState(Qt.CheckState.Unchecked)
             self.matter_list.addItem(item)
         self.matter_list.itemChanged.connect(self._matters_changed)
+        self.matter_list.setMaximumHeight(110)
         form.addRow(_("查找事项"), self.matter_search)
         form.addRow("", self.matter_hits)
         form.addRow(_("一件事主题"), self.bundle_combo)
@@ -327,12 +340,16 @@ class IntakePage(Page):
         self.materials_table.verticalHeader().setVisible(False)
         self.materials_table.horizontalHeader().setStretchLastSection(True)
         self.materials_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        layout.setContentsMargins(6, 4, 6, 4)
+        self.materials_table.setMinimumHeight(150)
         layout.addWidget(self.materials_table)
         return box
 
-    def _outcome_box(self) -> QGroupBox:
-        box = QGroupBox(_("办理结果"))
+    def _outcome_box(self) -> QWidget:
+        box = QWidget()
         outer = QVBoxLayout(box)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(4)
         fields = QHBoxLayout()
         self.reason_edit = QLineEdit()
         self.reason_edit.setPlaceholderText(_("补正说明或不予受理理由"))
@@ -563,6 +580,7 @@ class IntakePage(Page):
     def search_matters(self, text: str) -> None:
         self.matter_hits.clear()
         if not text.strip():
+            self.matter_hits.setVisible(False)
             return
         for hit in self.matter_index().search(text, limit=8):
             label = _("【一件事】{name}") if hit.kind is HitKind.BUNDLE else "{name}"
@@ -571,6 +589,7 @@ class IntakePage(Page):
             self.matter_hits.addItem(item)
         if self.matter_hits.count():
             self.matter_hits.setCurrentRow(0)
+        self.matter_hits.setVisible(self.matter_hits.count() > 0)
 
     def choose_hit(self, item: QListWidgetItem | None = None) -> None:
         """Add the chosen hit (the highlighted one, or the first) to the form."""
@@ -588,6 +607,7 @@ class IntakePage(Page):
                     entry.setCheckState(Qt.CheckState.Checked)
         self.matter_search.clear()
         self.matter_hits.clear()
+        self.matter_hits.setVisible(False)
         self.materials_table.setFocus()
 
     def chosen_matters(self) -> tuple[str, ...]:
@@ -653,11 +673,23 @@ class IntakePage(Page):
                 due.dateChanged,
             ):
                 signal.connect(self._changed)
+            self._follow_state(state, form, count, due)
+            state.currentIndexChanged.connect(
+                lambda _i, s=state, f=form, c=count, d=due: self._follow_state(s, f, c, d)
+            )
             table.setCellWidget(row, COL_STATE, state)
             table.setCellWidget(row, COL_FORM, form)
             table.setCellWidget(row, COL_COUNT, count)
             table.setCellWidget(row, COL_DUE, due)
         table.resizeColumnToContents(COL_NAME)
+
+    @staticmethod
+    def _follow_state(state: QComboBox, form: QComboBox, count: QSpinBox, due: QDateEdit) -> None:
+        """Form and count only for a material handed in, the due date only for a deferred one."""
+        value = state.currentData()
+        form.setEnabled(value == MaterialState.RECEIVED.value)
+        count.setEnabled(value == MaterialState.RECEIVED.value)
+        due.setEnabled(value == MaterialState.DEFERRED.value)
 
     def _fill_extras(self, previous: dict[str, str]) -> None:
         while self.extra_form.rowCount():
