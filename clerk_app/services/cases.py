@@ -250,6 +250,8 @@ def _ends_with(compact: str, digits: bool) -> ColumnElement[bool]:
     else:
         candidates = select(CaseSearchTail.applicant_id).where(CaseSearchTail.id_tail == tail)
         ending = Applicant.id_number.like(ends, escape="\\")
+    if len(compact) == TAIL:  # the kept tails are exact: nothing to check
+        return Applicant.id.in_(candidates)
     return and_(Applicant.id.in_(candidates), ending)
 
 
@@ -324,6 +326,27 @@ def suspensions_of(events: Iterable[CaseEventRecord], today: dt.date) -> list[Su
 # ---- the service ----------------------------------------------------------------------------
 
 
+#: the columns of a result row (``Case`` and ``Applicant`` attribute names do not clash)
+_LISTED = (
+    Case.id,
+    Case.case_number,
+    Case.status,
+    Case.matter_codes,
+    Case.received_at,
+    Case.accepted_at,
+    Case.promised_due,
+    Case.provisional,
+    Case.clerk_id,
+    Case.clerk_name,
+    Case.window_number,
+    Applicant.kind,
+    Applicant.id_type,
+    Applicant.id_number,
+    Applicant.name,
+    Applicant.phone,
+)
+
+
 class CaseService:
     """Cases of the local store of this workstation, as the cases screen needs them."""
 
@@ -364,18 +387,22 @@ class CaseService:
             if query.deadline:
                 wanted = {DeadlineStatus(v) for v in query.deadline}
                 where.append(self._deadline_condition(s, where, wanted, now))
-            counted = select(Case.id).where(*where).limit(COUNT_CAP + 1).subquery()
-            total = int(s.scalar(select(func.count()).select_from(counted)) or 0)
+            # plain columns, not entities: a page of results needs no identity map
             rows = s.execute(
-                select(Case, Applicant)
+                select(*_LISTED)
                 .join(Applicant, Applicant.id == Case.applicant_id)
                 .where(*where)
                 .order_by(Case.received_at.desc(), Case.id.desc())
                 .offset(page * size)
                 .limit(size)
             ).all()
-            events = self._suspension_events(s, [c for c, _a in rows])
-            shown = tuple(self._row(session, c, a, events.get(c.id, []), now) for c, a in rows)
+            if page == 0 and len(rows) < size:  # all of them are on this page
+                total = len(rows)
+            else:
+                counted = select(Case.id).where(*where).limit(COUNT_CAP + 1).subquery()
+                total = int(s.scalar(select(func.count()).select_from(counted)) or 0)
+            events = self._suspension_events(s, rows)
+            shown = tuple(self._row(session, r, r, events.get(r.id, []), now) for r in rows)
         return CasePage(shown, min(total, COUNT_CAP), total > COUNT_CAP, page, size)
 
     def _deadline_condition(
@@ -407,7 +434,7 @@ class CaseService:
         return or_(*parts) if parts else false()
 
     @staticmethod
-    def _suspension_events(s: Session, cases: Sequence[Case]) -> dict[uuid.UUID, list[CaseEventRecord]]:
+    def _suspension_events(s: Session, cases: Sequence[Any]) -> dict[uuid.UUID, list[CaseEventRecord]]:
         ids = [c.id for c in cases if c.status in CLOCK_SUSPENDED and c.accepted_at is not None]
         found: dict[uuid.UUID, list[CaseEventRecord]] = {}
         if ids:
@@ -417,7 +444,7 @@ class CaseService:
 
     # ---- deadlines --------------------------------------------------------------------------
 
-    def _limits(self, case: Case) -> list[TimeLimit]:
+    def _limits(self, case: Any) -> list[TimeLimit]:
         limits: list[TimeLimit] = []
         for code in case.matter_codes or ():
             try:
@@ -426,7 +453,7 @@ class CaseService:
                 continue
         return limits
 
-    def deadline_of(self, case: Case, events: Sequence[CaseEventRecord], now: dt.datetime) -> Deadline | None:
+    def deadline_of(self, case: Any, events: Sequence[CaseEventRecord], now: dt.datetime) -> Deadline | None:
         """The case's deadline now: recomputed with its suspensions where the clock stands still."""
         if case.accepted_at is None:
             return None
@@ -442,7 +469,7 @@ class CaseService:
         return Deadline(_local(case.promised_due).replace(tzinfo=None), case.provisional)
 
     def _status(
-        self, case: Case, events: Sequence[CaseEventRecord], now: dt.datetime
+        self, case: Any, events: Sequence[CaseEventRecord], now: dt.datetime
     ) -> tuple[DeadlineStatus, int, bool] | None:
         if case.status not in CLOCK_RUNNING and case.status not in CLOCK_SUSPENDED:
             return None
@@ -472,8 +499,8 @@ class CaseService:
     def _row(
         self,
         session: UserSession,
-        case: Case,
-        applicant: Applicant,
+        case: Any,  # a Case or a row of _LISTED
+        applicant: Any,
         events: Sequence[CaseEventRecord],
         now: dt.datetime,
     ) -> CaseRow:

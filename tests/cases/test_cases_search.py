@@ -8,11 +8,15 @@ from collections.abc import Callable
 
 import pytest
 from conftest import OTHER_ID, VALID_CREDIT, VALID_ID, World
+from sqlalchemy import select
 
 from clerk_app.security.roles import PermissionDenied, Role
 from clerk_app.services.auth import UserSession
 from clerk_app.services.cases import CaseQuery, mask_id, mask_phone
 from clerk_app.services.errors import UserError
+from clerk_app.store.models.case_search import CaseSearchTail
+from clerk_app.store.models.cases import Applicant
+from clerk_app.store.uow import Store
 
 
 def _numbers(world: World, text: str, who: UserSession | None = None, **kw: object) -> list[str]:
@@ -132,3 +136,40 @@ def test_cases_without_a_clock_have_no_deadline_status(world: World) -> None:
     assert row.case_number == d.case_number and row.deadline_status is None and row.deadline_label == ""
     for wanted in ("normal", "warning", "overdue"):
         assert _numbers(world, "", deadline=(wanted,)) == []
+
+
+def test_number_tails_follow_the_applicant(world: World, three: tuple[str, str, str]) -> None:
+    """The triggers of 0010_case_search keep the tails when a number or phone changes."""
+    a = three[0]
+    with world.store.unit_of_work() as uow:
+        applicant = uow.session.scalars(select(Applicant).where(Applicant.id_number == VALID_ID)).one()
+        applicant.phone = "13511112222"
+        uow.commit()
+    assert _numbers(world, "8000") == []
+    assert _numbers(world, "2222") == [a]
+    with world.store.unit_of_work() as uow:
+        tails = uow.session.get(CaseSearchTail, applicant.id)
+        assert tails is not None and (tails.id_tail, tails.phone_tail) == ("002X", "2222")
+
+
+def test_migration_matches_the_models_for_the_search_indexes(store: Store) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from clerk_app.store.base import Base
+
+    mine = {
+        "case_search_tails",
+        "ix_case_search_tails_id_tail",
+        "ix_case_search_tails_phone_tail",
+        "ix_case_applicants_id_number",
+        "ix_case_applicants_phone",
+        "ix_case_applicants_name",
+        "ix_cases_received_at",
+    }
+    with store.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    names = {
+        getattr(part, "name", None) for diff in diffs for part in (diff if isinstance(diff, tuple) else ())
+    }
+    assert not names & mine, diffs
