@@ -37,6 +37,7 @@ from clerk_app.domain.catalogue_io import load_demo_catalogue
 from clerk_app.domain.workdays import WorkCalendar
 from clerk_app.security.roles import Role
 from clerk_app.services.auth import UserSession
+from clerk_app.services.documents import CaseDocuments
 from clerk_app.services.intake import (
     AgentIn,
     ApplicantIn,
@@ -224,7 +225,10 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                     t0 = time.perf_counter()
                     _bare_rows(store, n)
                     bare.append(time.perf_counter() - t0)
-            issuer = NoticeIssuer(Archive(base / "archive"), device_id=store.device_id, calendar=calendar)
+            desk = CaseDocuments(
+                Archive(base / "archive"), store.device_id, catalogue=catalogue, calendar=calendar
+            )
+            issuer = NoticeIssuer(desk)
             noticing = IntakeService(store, catalogue, calendar, notices=issuer)
             year = dt.datetime.now(dt.UTC).year
             count = 10 if quick else 40

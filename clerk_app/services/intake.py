@@ -75,7 +75,7 @@ from clerk_app.i18n import N_, _
 from clerk_app.security.roles import Permission
 from clerk_app.services.auth import UserSession
 from clerk_app.services.errors import UserError
-from clerk_app.services.intake_notices import IssuedNotice, NoticeFacts, NoticeIssuer, NoticeMaterial
+from clerk_app.services.intake_notices import IssuedNotice, NoticeIssuer
 from clerk_app.store.base import utcnow
 from clerk_app.store.models.cases import (
     Applicant,
@@ -1120,48 +1120,12 @@ class IntakeService:
             uow.flush()
             result = self._result(case, checked, outcome)
             if self.notices is not None:
-                issued = self.notices.issue(uow, self._facts(session, checked, result, outcome, now))
+                issued = self.notices.issue(
+                    uow, session, result.case_number, outcome.value, now, checked.authority
+                )
                 result = replace(result, documents=issued)
             uow.commit()
         return result
-
-    def _facts(
-        self, session: UserSession, checked: _Checked, result: CaseResult, outcome: Outcome, now: dt.datetime
-    ) -> NoticeFacts:
-        a = checked.applicant
-        by_key = {m.key: m for m in merge_materials(m.materials for m in checked.matters)}
-        return NoticeFacts(
-            outcome=outcome.value,
-            case_number=result.case_number,
-            at=now.astimezone(CHINA),
-            applicant_name=a.name,
-            applicant_id_type=a.id_type,
-            applicant_id_number=a.id_number,
-            applicant_phone=a.phone,
-            applicant_address=a.address,
-            agent_name=checked.agent.name if checked.agent else "",
-            matter_names=tuple(m.name for m in checked.matters),
-            matter_codes=tuple(m.implementation_code for m in checked.matters),
-            materials=tuple(
-                NoticeMaterial(
-                    line.name,
-                    line.state,
-                    line.form,
-                    line.count,
-                    line.due,
-                    line.note,
-                    by_key[line.key].standard if line.key in by_key else "",
-                    line.required,
-                )
-                for line in checked.lines
-            ),
-            promised_date=result.promised_date,
-            reason=checked.reason,
-            legal_basis=checked.legal_basis,
-            authority=checked.authority,
-            clerk_name=session.display_name,
-            window_number=session.window_number,
-        )
 
     # ---- pieces of an outcome -------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import (
@@ -27,6 +28,7 @@ from clerk_app.documents.archive import Archive
 from clerk_app.documents.dto import DocType
 from clerk_app.documents.numbers import NumberingSettings, refill
 from clerk_app.services.auth import UserSession
+from clerk_app.services.documents import CaseDocuments
 from clerk_app.services.intake import (
     ApplicantIn,
     IntakeForm,
@@ -126,7 +128,10 @@ def stores(tmp_path: Path) -> Iterator[tuple[Store, Store]]:
 
 
 def _issuing(tmp_path: Path, local: Store, clock: Clock) -> IntakeService:
-    issuer = NoticeIssuer(Archive(tmp_path / "archive"), device_id=local.device_id, calendar=_CALENDAR)
+    desk = CaseDocuments(
+        Archive(tmp_path / "archive"), local.device_id, catalogue=_CATALOGUE, calendar=_CALENDAR
+    )
+    issuer = NoticeIssuer(desk)
     return IntakeService(local, _CATALOGUE, _CALENDAR, clock=clock, notices=issuer)
 
 
@@ -183,5 +188,5 @@ def test_no_number_left_refuses_the_whole_outcome(
         assert uow.session.scalar(select(func.count()).select_from(DocumentRecord)) == 0
 
 
-def _fields(form: IntakeForm) -> dict[str, object]:
+def _fields(form: IntakeForm) -> dict[str, Any]:
     return {f: getattr(form, f) for f in IntakeForm.__dataclass_fields__}

@@ -843,7 +843,7 @@ class IntakePage(Page):
         """Built on first use, on the database worker (it loads the catalogue and calendar)."""
         if self._service is None:
             runtime = self.ctx.runtime
-            issuer = NoticeIssuer.for_data_dir(runtime.paths.data, runtime.device_id)
+            issuer = NoticeIssuer.for_runtime(runtime)
             self._service = IntakeService(runtime.local, self.catalogue, notices=issuer)
         return self._service
 
