@@ -63,11 +63,18 @@ def build_parser() -> argparse.ArgumentParser:
         _common(face_parser)
         face_parser.add_argument("--windowed", action="store_true", help="a window instead of full screen")
         face_parser.set_defaults(command=cmd_queue_face, face=face)
-    central = sub.add_parser("central", help="central store: init (create/migrate, row security) or status")
-    central.add_argument("action", choices=["init", "status"])
+    central = sub.add_parser(
+        "central",
+        help="central store: init (create/migrate, row security), status, or register this workstation",
+    )
+    central.add_argument("action", choices=["init", "status", "register"])
     central.add_argument(
         "--url", required=True, help="central store URL, e.g. postgresql://postgres@host/hall"
     )
+    central.add_argument("--window", type=int, help="register: the window number of this workstation")
+    central.add_argument("--hall", help="register: the hall code (when the central store has several)")
+    central.add_argument("--name", default="", help="register: a name for this workstation")
+    central.add_argument("--data-dir", help="register: folder of the local store (env CLERK_APP_DATA_DIR)")
     central.set_defaults(command=cmd_central)
     return parser
 
@@ -156,6 +163,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_central(args: argparse.Namespace) -> int:
     from clerk_app.sync.central_admin import central_status, init_central
 
+    if args.action == "register":
+        return _register(args)
     if args.action == "init":
         report = init_central(args.url)
         print(f"{report.url}: schema {', '.join(report.revisions)}, sync schema {report.schema_version}")
@@ -169,6 +178,32 @@ def cmd_central(args: argparse.Namespace) -> int:
             f"  {d.device_id}  push {d.last_push_at or '-'}  pull {d.last_pull_at or '-'}  "
             f"lag {d.lag}  waiting {d.outbox_waiting}  clock {d.clock_skew_ms / 1000:+.1f}s"
         )
+    return 0
+
+
+def _register(args: argparse.Namespace) -> int:
+    from clerk_app.services.errors import is_expected
+    from clerk_app.services.runtime import open_runtime
+    from clerk_app.services.sync import register_workstation
+    from clerk_app.settings import resolve_paths
+
+    runtime = open_runtime(resolve_paths(args.data_dir).ensure(), args.url)
+    try:
+        done = register_workstation(
+            runtime, args.url, window_number=args.window, name=args.name, hall_code=args.hall
+        )
+    except Exception as exc:
+        if not is_expected(exc):
+            raise
+        print(exc, file=sys.stderr)
+        return 1
+    finally:
+        runtime.close()
+    print(f"device {done.device_id} registered with {done.hall_name}, window {done.window_number or '-'}")
+    print(f"central URL saved in the settings: {done.central_url}")
+    if done.role:
+        print(f"database role {done.role}; its password is in the system keyring")
+    print(f"first pull: {done.pulled} rows")
     return 0
 
 

@@ -70,9 +70,10 @@ class Launcher:
         self.station.open_main(session).show()
 
     def shutdown(self) -> None:
-        self.tasks.wait_idle(30_000)
         if self.station is not None:
-            self.station.runtime.close()
+            self.station.shutdown()  # background sync first, then the tasks, then the stores
+        else:
+            self.tasks.wait_idle(30_000)
 
 
 def run(

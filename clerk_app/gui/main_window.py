@@ -25,11 +25,9 @@ from PySide6.QtWidgets import (
 from clerk_app.gui.lock import IdleWatcher, LockDialog
 from clerk_app.gui.pages import PAGES, Page, PageContext
 from clerk_app.gui.pages.home import SHORTCUTS
+from clerk_app.gui.sync_status import SyncController, SyncIndicator
 from clerk_app.i18n import _
 from clerk_app.security.roles import Role
-from clerk_app.services import system
-
-CENTRAL_PROBE_MS = 15_000
 
 
 class MainWindow(QMainWindow):
@@ -129,28 +127,19 @@ class MainWindow(QMainWindow):
         self._clock = QTimer(self)
         self._clock.timeout.connect(self._tick)
         self._clock.start(1000)
-        self._probe = QTimer(self)
-        self._probe.timeout.connect(self.probe_central)
-        self._probe.start(CENTRAL_PROBE_MS)
-        self.probe_central()
+        self.sync = SyncController(self.ctx.runtime, self)
+        self.sync_indicator = SyncIndicator(
+            self.sync, self.central_label, embedded=self.ctx.runtime.central_is_embedded
+        )
+        bar.addWidget(self.sync_indicator.progress_bar)
+        for page in self.pages:
+            if hasattr(page, "attach_sync"):
+                page.attach_sync(self.sync)
+        self.ctx.tasks.db_done.connect(self.sync.local_changed)
+        self.sync.start()
 
     def _tick(self) -> None:
         self.clock_label.setText(dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S"))
-
-    def probe_central(self) -> None:
-        rt = self.ctx.runtime
-        self.ctx.tasks.db(lambda: system.central_reachable(rt), self._show_central)
-
-    def _show_central(self, online: bool) -> None:
-        embedded = self.ctx.runtime.central_is_embedded
-        if online:
-            text = _("中心库：在线（本机嵌入式）") if embedded else _("中心库：在线")
-        else:
-            text = _("中心库：离线，本机继续工作")
-        self.central_label.setText(text)
-        self.central_label.setObjectName("statusOnline" if online else "statusOffline")
-        self.central_label.style().unpolish(self.central_label)
-        self.central_label.style().polish(self.central_label)
 
     # --- keyboard, lock -----------------------------------------------------------------------
     def _build_actions(self) -> None:
@@ -195,5 +184,5 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._clock.stop()
-        self._probe.stop()
+        self.sync.stop()
         super().closeEvent(event)

@@ -92,10 +92,13 @@ class _Pending:
     on_error: ErrorHandler | None
     on_progress: Callable[[int, int, str], None] | None = None
     state: TaskState | None = None
+    db: bool = False
 
 
 class TaskRunner(QObject):
     busy_changed = Signal(bool)
+    #: after each database task, on the GUI thread (background sync wakes on it)
+    db_done = Signal()
 
     def __init__(self, error_handler: ErrorHandler, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -115,7 +118,7 @@ class TaskRunner(QObject):
         on_error: ErrorHandler | None = None,
     ) -> int:
         task_id = next(self._ids)
-        self._pending[task_id] = _Pending(on_done, on_error)
+        self._pending[task_id] = _Pending(on_done, on_error, db=True)
         self._start(self._db_pool, task_id, fn)
         return task_id
 
@@ -147,6 +150,8 @@ class TaskRunner(QObject):
             self.busy_changed.emit(False)
         if pending is None:
             return
+        if pending.db:
+            self.db_done.emit()
         if ok:
             if pending.on_done is not None:
                 pending.on_done(payload)

@@ -58,7 +58,10 @@ class Workstation:
         return self.window
 
     def shutdown(self) -> None:
-        self.tasks.wait_idle(10_000)
+        if self.window is not None:
+            self.window.sync.stop()
+        self.tasks.wait_idle(30_000)
+        self.app.processEvents()  # deliver the results of those last tasks while their pages exist
         self.runtime.close()
 
 

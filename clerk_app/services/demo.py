@@ -18,6 +18,7 @@ from clerk_app.services.queue import seed_demo_queue
 from clerk_app.store.base import Base
 from clerk_app.store.models import Department, Hall, User, Window
 from clerk_app.store.uow import Store, row_payload
+from clerk_app.sync import client
 
 HALL_CODE = "DEMO-150100"
 HALL_NAME = "呼和浩特市政务服务大厅（演示）"
@@ -108,7 +109,7 @@ def _seed_users(session: Session) -> None:
 def copy_reference(central: Store, local: Store) -> int:
     """Copy hall, departments, windows and users from central into the local store as they are
     (same ids, versions and stamps); rows already present at the same or a newer version stay.
-    Until the sync worker pulls reference data, this is how a workstation gets its copy."""
+    (``ensure_demo`` uses the first pull instead; kept for tests that set up stores by hand.)"""
     copied = 0
     with central.unit_of_work(capture=False) as source, local.unit_of_work(capture=False) as target:
         for model in REFERENCE_MODELS:
@@ -135,4 +136,6 @@ def _upsert(session: Session, model: type[Base], payload: dict[str, object], row
 def ensure_demo(central: Store, local: Store) -> None:
     seed_central(central)
     seed_demo_queue(central)
-    copy_reference(central, local)
+    # the workstation's copy of the hall, windows and users (for offline sign-in) comes the way
+    # every central change does: its first pull (a snapshot), later pulls bring the rest
+    client.first_pull(local, central)

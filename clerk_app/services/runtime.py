@@ -61,12 +61,24 @@ def open_central(url: str, local: Store) -> Store:
     """The central store as this workstation writes to it: its changes carry this workstation's
     device id and clock. Unreachable is not an error: the workstation starts offline and works
     on its local store (the central schema is brought up to date once it is reached)."""
-    engine = make_engine(url)
+    engine = make_engine(_with_password(url))
     try:
         migrate.upgrade(engine)
     except OperationalError as exc:
         log.warning("central store unreachable at start: %s", type(exc).__name__)
     return Store(engine, local.device_id, local.clock, role="central")
+
+
+def _with_password(url: str) -> str:
+    """The settings keep the central URL without its password; the keyring has it."""
+    from clerk_app.security.credentials import NoSecureKeyringError
+    from clerk_app.sync.central_admin import connect_url
+
+    try:
+        return connect_url(url)
+    except NoSecureKeyringError as exc:
+        log.warning("no secure keyring for the central password: %s", exc.backend)
+        return url
 
 
 def open_runtime(paths: AppPaths, central_url: str | None = None) -> Runtime:

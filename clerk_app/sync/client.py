@@ -314,8 +314,26 @@ def pull(
         faults.point("pull.after_local_commit")
         received += len(page.changes)
         position = page.cursor
-        progress("pull", position, page.high_water)
+        progress("pull", received, received + max(0, page.high_water - position))
     return PullReport(received, applied, position, snapshot)
+
+
+def first_pull(
+    local: Store,
+    central: Store,
+    *,
+    page_size: int = 1000,
+    progress: Progress = _no_progress,
+    cancel: Cancel = _never,
+) -> PullReport:
+    """The first pull of a workstation (cursor 0) starts from a snapshot — every synced row as of
+    one moment, also what a central store seeded before it kept a change log holds — and then
+    pulls the log after it; a workstation that has pulled before just pulls."""
+    if cursor(local) > 0:
+        return pull(local, central, page_size=page_size, progress=progress, cancel=cancel)
+    applied = _apply_snapshot(local, central, 0)
+    rest = pull(local, central, page_size=page_size, progress=progress, cancel=cancel)
+    return PullReport(rest.received, applied + rest.applied, rest.cursor, True)
 
 
 def _apply_page(local: Store, old: int, changes: Iterable[Change], new: int) -> int:

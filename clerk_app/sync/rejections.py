@@ -30,6 +30,9 @@ REASONS = {
     "unknown_table": N_("中心库不认识此数据表，请升级中心库"),
 }
 
+#: reasons whose losing values can be written again as a new edit
+REAPPLICABLE = ("conflict", "denied")
+
 
 class RejectionNotFound(LookupError):
     pass
@@ -104,11 +107,7 @@ def reapply(store: Store, rejection_id: uuid.UUID, actor_name: str) -> None:
         row = session.get(SyncRejection, rejection_id)
         if row is None:
             raise RejectionNotFound(str(rejection_id))
-        if (
-            row.status != "open"
-            or not known_table(row.table_name)
-            or row.reason not in ("conflict", "denied")
-        ):
+        if row.status != "open" or not known_table(row.table_name) or row.reason not in REAPPLICABLE:
             raise ValueError(f"rejection {rejection_id} cannot be re-applied")
         info = synced_table(row.table_name)
         target = session.get(info.model, row.row_id)

@@ -10,6 +10,7 @@ from clerk_app.gui.pages.home import HomePage
 from clerk_app.gui.pages.intake import IntakePage
 from clerk_app.gui.pages.supervision import ComplaintsPage, RatingsPage, RectificationsPage
 from clerk_app.gui.pages.supervision_monitor import MonitorPage, ReportsPage
+from clerk_app.gui.pages.sync import SyncPage
 from clerk_app.gui.pages.system import SystemPage
 from clerk_app.gui.queue.panel import QueuePanel
 
@@ -25,6 +26,7 @@ PAGES: list[type[Page]] = [
     ReportsPage,
     SystemPage,
     RatingsPage,
+    SyncPage,
 ]
 
 __all__ = ["PAGES", "Page", "PageContext"]
