@@ -14,7 +14,9 @@ Definitions (stated here because halls differ):
   the promised time / (decided + past the promised time and still undecided). Cases without a
   promised time are not in the rate.
 
-Ticket waiting and service times come from the queue tables and are not computed here.
+Ticket counts, waiting and service times come from the queue's statistics over the central
+store's ticket history (``clerk_app.services.queue_stats``) and join the exports when the
+central store can be reached.
 """
 
 from __future__ import annotations
@@ -28,17 +30,21 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from clerk_app.i18n import N_, _
 from clerk_app.security.roles import Permission
 from clerk_app.services.auth import UserSession
 from clerk_app.services.complaints import Category, Source, Status
 from clerk_app.services.errors import UserError
+from clerk_app.services.queue_stats import GroupStats, QueueStats, summarise
 from clerk_app.services.ratings import CHINA, LEVELS, Level, china_date, load_settings
 from clerk_app.services.runtime import Runtime
 from clerk_app.services.xlsx import Cell, write_xlsx
 from clerk_app.store.base import utcnow
+from clerk_app.store.models import User
 from clerk_app.store.models.cases import Case
+from clerk_app.store.models.queue import Ticket, TicketEvent
 from clerk_app.store.models.supervision import ComplaintCase, Rating, Rectification
 
 
@@ -303,12 +309,54 @@ class SupervisionReports:
             cases_late=case_late,
         )
 
+    def queue_stats(self, who: UserSession, period: Period) -> QueueStats | None:
+        """Tickets, waiting and service times of the period, from the central store's ticket
+        history; None when the central store cannot be reached."""
+        who.require(Permission.SUPERVISE)
+        try:
+            with self._rt.central.unit_of_work() as uow:
+                session = uow.session
+                tickets = session.execute(
+                    select(Ticket.id, Ticket.category, Ticket.issued_at).where(
+                        Ticket.service_day >= period.first, Ticket.service_day <= period.last
+                    )
+                ).all()
+                events = [
+                    (
+                        e.ticket_id,
+                        e.event,
+                        _aware(e.at),
+                        e.window_number,
+                        e.clerk_id,
+                        int(e.detail.get("version", 0)),
+                    )
+                    for e in session.scalars(
+                        select(TicketEvent)
+                        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+                        .where(Ticket.service_day >= period.first, Ticket.service_day <= period.last)
+                    )
+                ]
+                clerks = {e[4] for e in events if e[4] is not None}
+                names = {
+                    u.id: u.display_name
+                    for u in session.scalars(select(User).where(User.id.in_(list(clerks))))
+                } if clerks else {}  # fmt: skip
+        except OperationalError:
+            return None
+        return summarise(
+            ((t.id, t.category, _aware(t.issued_at)) for t in tickets),
+            events,
+            period.first,
+            period.last,
+            names,
+        )
+
     def export_csv(self, who: UserSession, period: Period) -> bytes:
         """The report as CSV sections (UTF-8 with BOM so that Excel shows the Chinese text)."""
-        return report_csv(self.report(who, period))
+        return report_csv(self.report(who, period), self.queue_stats(who, period))
 
     def export_xlsx(self, who: UserSession, period: Period) -> bytes:
-        return report_xlsx(self.report(who, period))
+        return report_xlsx(self.report(who, period), self.queue_stats(who, period))
 
 
 def _percent(value: float | None) -> str:
@@ -369,20 +417,67 @@ def report_tables(report: SupervisionReport) -> list[tuple[str, Table]]:
     return tables
 
 
-def report_csv(report: SupervisionReport) -> bytes:
+def _minutes(value: dt.timedelta | None) -> Cell:
+    return None if value is None else round(value.total_seconds() / 60, 1)
+
+
+def queue_tables(stats: QueueStats) -> list[tuple[str, Table]]:
+    """Tickets with waiting and service times (minutes: median and 90th percentile) per
+    category, window and clerk."""
+    header: list[Cell] = [
+        _("叫号数"),
+        _("等候中位数（分钟）"),
+        _("等候 90% 分位（分钟）"),
+        _("办理中位数（分钟）"),
+        _("办理 90% 分位（分钟）"),
+        _("过号"),
+    ]
+
+    def rows(key_title: str, groups: Iterable[GroupStats]) -> Table:
+        table: Table = [[key_title, *header]]
+        for g in groups:
+            table.append(
+                [
+                    g.key or "-",
+                    g.called,
+                    _minutes(g.waiting.median),
+                    _minutes(g.waiting.p90),
+                    _minutes(g.service.median),
+                    _minutes(g.service.p90),
+                    g.no_shows,
+                ]
+            )
+        return table
+
+    overall = rows(_("范围"), [stats.overall])
+    overall[1][0] = _("全部")
+    summary: Table = [[_("项目"), _("数值")], [_("取号数"), stats.tickets]]
+    return [
+        (_("排队概况"), [*summary, [], *overall]),
+        (_("排队（类别）"), rows(_("类别"), stats.by_category)),
+        (_("排队（窗口）"), rows(_("窗口"), stats.by_window)),
+        (_("排队（工作人员）"), rows(_("工作人员"), stats.by_clerk)),
+    ]
+
+
+def all_tables(report: SupervisionReport, queue: QueueStats | None = None) -> list[tuple[str, Table]]:
+    return report_tables(report) + (queue_tables(queue) if queue is not None else [])
+
+
+def report_csv(report: SupervisionReport, queue: QueueStats | None = None) -> bytes:
     """All tables one after the other, each under its title (UTF-8 with BOM for Excel)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    for title, rows in report_tables(report):
+    for title, rows in all_tables(report, queue):
         writer.writerow([title])
         writer.writerows([["" if v is None else v for v in row] for row in rows])
         writer.writerow([])
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def report_xlsx(report: SupervisionReport) -> bytes:
+def report_xlsx(report: SupervisionReport, queue: QueueStats | None = None) -> bytes:
     """One sheet per table, numbers as numbers, Chinese text as it is."""
-    return write_xlsx(report_tables(report))
+    return write_xlsx(all_tables(report, queue))
 
 
 # --- the supervision part of the hall monitor -------------------------------------------------
@@ -508,3 +603,7 @@ def monitor_snapshot(
             if c.promised_due is not None
         )
     return MonitorSnapshot(now, minutes, complaints, tuple(rects), due)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

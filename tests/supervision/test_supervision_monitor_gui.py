@@ -103,6 +103,7 @@ def test_report_page_shows_figures_charts_and_exports(
     assert page.tiles["ratings"].text() == "3" and page.tiles["satisfaction"].text() == "66.7%"
     assert page.tiles["bad"].text() == "1" and page.tiles["rectification"].text() == "1 / 0"
     assert page.tiles["complaints"].text() == "1 / 0"
+    assert page.tiles["tickets"].text() == "0 / —" and page.queue_table.rowCount() == 0
     assert page.window_table.item(0, 0).text() == "3" and page.window_table.item(0, 4).text() == "66.7%"
     assert len(page.level_chart.series()) == 1 and page.level_chart.series()[0].count() == 3
     assert len(page.complaint_chart.series()) == 1

@@ -24,9 +24,16 @@ from clerk_app.services.complaints import (
     Status,
 )
 from clerk_app.services.errors import UserError
+from clerk_app.services.queue import QueueService
 from clerk_app.services.ratings import Cause, Level, RatingInput, RatingService
 from clerk_app.services.runtime import Runtime
-from clerk_app.services.supervision_reports import Period, PeriodKind, SupervisionReports, monitor_snapshot
+from clerk_app.services.supervision_reports import (
+    Period,
+    PeriodKind,
+    SupervisionReports,
+    monitor_snapshot,
+    queue_tables,
+)
 from clerk_app.services.xlsx import column_name, write_xlsx
 from clerk_app.store.models.cases import Applicant, Case
 
@@ -197,9 +204,10 @@ def test_report_xlsx_keeps_chinese_text_and_numbers(runtime: Runtime) -> None:
             ElementTree.fromstring(book.read(name))
         workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))
         names = [s.get("name") for s in workbook.iterfind("m:sheets/m:sheet", ns)]
-        assert names[:4] == ["概况", "窗口评价", "工作人员评价", "办不成事"] and len(names) == 7
+        assert names[:4] == ["概况", "窗口评价", "工作人员评价", "办不成事"] and len(names) == 11
+        assert names[-4:] == ["排队概况", "排队（类别）", "排队（窗口）", "排队（工作人员）"]
         types = book.read("[Content_Types].xml").decode()
-        assert all(f"/xl/worksheets/sheet{n}.xml" in types for n in range(1, 8))
+        assert all(f"/xl/worksheets/sheet{n}.xml" in types for n in range(1, 12))
         sheet = ElementTree.fromstring(book.read("xl/worksheets/sheet1.xml"))
     cells = {}
     for cell in sheet.iterfind(".//m:c", ns):
@@ -229,3 +237,35 @@ def test_xlsx_writer_details() -> None:
     assert "<v>1.5</v>" in second and "<v>1</v>" in second
     with pytest.raises(ValueError, match="sheet"):
         write_xlsx([])
+
+
+def test_queue_figures_join_the_report_exports(runtime: Runtime) -> None:
+    now = [at(9, 30, 1)]  # 09:00 in the hall
+    queue = QueueService(runtime.central, clock=lambda: now[0])
+    queue.issue("A")
+    queue.issue("A")
+    clerk = session_for(runtime, "wangxy", 3)
+    queue.open_window(clerk)
+    for call, start, finish in ((5, 6, 16), (20, 21, 26)):  # waits 5 and 20, services 10 and 5 minutes
+        now[0] = at(9, 30, 1, call)
+        ticket = queue.call_next(clerk, f"call-{call}")
+        assert ticket is not None
+        now[0] = at(9, 30, 1, start)
+        queue.start(clerk, ticket.id, f"start-{call}")
+        now[0] = at(9, 30, 1, finish)
+        queue.finish(clerk, ticket.id, f"finish-{call}")
+    supervisor = session_for(runtime, "chenjing", None)
+    reports = SupervisionReports(runtime, clock=lambda: LATER)
+    stats = reports.queue_stats(supervisor, WEEK)
+    assert stats is not None and stats.tickets == 2
+    tables = dict(queue_tables(stats))
+    # nearest-rank 90th percentile of two values is the larger one
+    assert tables["排队（类别）"][1] == ["A", 2, 12.5, 20.0, 7.5, 10.0, 0]
+    assert tables["排队（窗口）"][1][:2] == ["3", 2] and tables["排队（工作人员）"][1][0] == "王晓燕"
+    assert ["取号数", 2] in tables["排队概况"]
+    rows = list(csv.reader(io.StringIO(reports.export_csv(supervisor, WEEK).decode("utf-8-sig"))))
+    assert ["排队（类别）"] in rows and ["A", "2", "12.5", "20.0", "7.5", "10.0", "0"] in rows
+    with zipfile.ZipFile(io.BytesIO(reports.export_xlsx(supervisor, WEEK))) as book:
+        assert len([n for n in book.namelist() if n.startswith("xl/worksheets/")]) == 11
+    other_week = reports.queue_stats(supervisor, Period.of(PeriodKind.WEEK, dt.date(2025, 10, 8)))
+    assert other_week is not None and other_week.tickets == 0

@@ -36,6 +36,7 @@ from clerk_app.gui.rating_pad import LEVEL_COLOURS
 from clerk_app.i18n import N_, _
 from clerk_app.security.roles import Permission
 from clerk_app.services.hall_monitor import QueueSnapshot, pause_label, queue_snapshot, status_label
+from clerk_app.services.queue_stats import QueueStats
 from clerk_app.services.supervision_reports import (
     MonitorSnapshot,
     Period,
@@ -52,6 +53,10 @@ REFRESH_MS = 10_000
 
 def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _minutes_text(value: dt.timedelta | None) -> str:
+    return "" if value is None else f"{value.total_seconds() / 60:.1f}"
 
 
 class MonitorPage(Page):
@@ -251,6 +256,7 @@ class ReportsPage(Page):
         super().__init__(ctx, parent)
         self.service = SupervisionReports(ctx.runtime)
         self.report: SupervisionReport | None = None
+        self.queue: QueueStats | None = None
         controls = QHBoxLayout()
         self.kind_combo = QComboBox()
         self.kind_combo.setObjectName("periodKind")
@@ -308,6 +314,7 @@ class ReportsPage(Page):
                 ("rectification", _("整改中 / 逾期")),
                 ("complaints", _("办不成事 / 20 分钟内处理")),
                 ("on_time", _("按时办结率")),
+                ("tickets", _("取号数 / 等候中位数")),
             )
         ):
             value = QLabel("—")
@@ -338,7 +345,10 @@ class ReportsPage(Page):
         )
         self.matter_table = _table([_("事项编码"), _("收件"), _("已办结")], "reportMatters")
         self.clerk_table = _table([_("工作人员"), _("收件"), _("已办结")], "reportClerks")
-        for table in (self.window_table, self.matter_table, self.clerk_table):
+        self.queue_table = _table(
+            [_("类别"), _("叫号数"), _("等候中位数（分钟）"), _("办理中位数（分钟）")], "reportQueue"
+        )
+        for table in (self.window_table, self.queue_table, self.matter_table, self.clerk_table):
             table.setMinimumHeight(220)
             tables.addWidget(table)
         layout.addLayout(tables)
@@ -364,10 +374,16 @@ class ReportsPage(Page):
             self.ctx.errors(exc)
             return
         session = self.ctx.session
-        self.ctx.tasks.db(lambda: self.service.report(session, period), self._show)
 
-    def _show(self, report: SupervisionReport) -> None:
-        self.report = report
+        def load() -> tuple[SupervisionReport, QueueStats | None]:
+            return self.service.report(session, period), self.service.queue_stats(session, period)
+
+        self.ctx.tasks.db(load, self._show)
+
+    def _show(self, result: tuple[SupervisionReport, QueueStats | None]) -> None:
+        report, queue = result
+        self.report, self.queue = report, queue
+        self._show_queue(queue)
         self.period_label.setText(_("统计期间：{p}").format(p=report.period.text()))
         self.tiles["ratings"].setText(str(report.ratings))
         self.tiles["satisfaction"].setText(_percent(report.satisfaction_rate))
@@ -392,6 +408,21 @@ class ReportsPage(Page):
                     [case_group.key, str(case_group.received), str(case_group.decided)]
                 ):
                     table.setItem(row, column, _item(text))
+
+    def _show_queue(self, queue: QueueStats | None) -> None:
+        if queue is None:
+            self.tiles["tickets"].setText(_("中心库未连接"))
+            self.queue_table.setRowCount(0)
+            return
+        median = queue.overall.waiting.median
+        wait = "—" if median is None else _("{m} 分钟").format(m=f"{median.total_seconds() / 60:.1f}")
+        self.tiles["tickets"].setText(f"{queue.tickets} / {wait}")
+        self.queue_table.setRowCount(len(queue.by_category))
+        for row, g in enumerate(queue.by_category):
+            cells = [g.key, str(g.called), _minutes_text(g.waiting.median), _minutes_text(g.service.median)]
+            for column, text in enumerate(cells):
+                self.queue_table.setItem(row, column, _item(text))
+        _fit(self.queue_table, 0)
 
     def _level_chart(self, report: SupervisionReport) -> None:
         self.level_chart.removeAllSeries()
@@ -456,16 +487,16 @@ class ReportsPage(Page):
             self.export_pdf(Path(name))
 
     def export_csv(self, path: Path) -> None:
-        report = self.report
+        report, queue = self.report, self.queue
         if report is None:
             return
-        self.ctx.tasks.db(lambda: path.write_bytes(report_csv(report)))
+        self.ctx.tasks.db(lambda: path.write_bytes(report_csv(report, queue)))
 
     def export_xlsx(self, path: Path) -> None:
-        report = self.report
+        report, queue = self.report, self.queue
         if report is None:
             return
-        self.ctx.tasks.db(lambda: path.write_bytes(report_xlsx(report)))
+        self.ctx.tasks.db(lambda: path.write_bytes(report_xlsx(report, queue)))
 
     def export_pdf(self, path: Path) -> None:
         """The report as shown, charts included, on one landscape A4 page."""
