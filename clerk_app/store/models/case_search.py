@@ -1,8 +1,8 @@
 """Indexes for the cases screen's search (migration ``0010_case_search``).
 
 * Plain indexes on the applicant's document number, phone and name (a value *beginning with*
-  what was typed is found by a range over the index) and on the case's reception time (newest
-  first).
+  what was typed is found by a range over the index), on the case's reception time (newest
+  first) and on status with reception time (a status filter, migration ``0011``).
 * ``case_search_tails`` — store-local, derived, not synced: the last four characters of each
   applicant's document number and phone, so that a value *ending with* what was typed (尾号, the
   usual way a clerk asks) is found by an index too. Database triggers keep it in step with
@@ -34,3 +34,4 @@ Index("ix_case_applicants_id_number", Applicant.id_number)
 Index("ix_case_applicants_phone", Applicant.phone)
 Index("ix_case_applicants_name", Applicant.name)
 Index("ix_cases_received_at", Case.received_at)
+Index("ix_cases_status_received", Case.status, Case.deleted, Case.received_at)  # 0011_case_search_status
