@@ -9,12 +9,13 @@ temporary folder (``clerk-bench-cases-<n>.sqlite``) and reused by later runs; qu
 
 Measured: the whole service call as the screen makes it (count of matches up to 10,000, the first
 page of 50 rows newest first, deadline status, masking, DTOs) for a whole ID number, a whole phone
-number, the last four digits of a phone (尾号), and a part of a name (a scan, reported without a
-goal). Each figure is the wall-clock p95 with the p50 and the thread's CPU time beside it (the
-machine's load average is recorded: on a shared machine the wall clock includes waiting for a
-CPU). Baseline, same run and file: the bare indexed SELECT (sqlite3, no ORM) joining cases to the
-applicant with that exact number, 50 rows newest first — over other applicants than the service
-call, so that neither side reads pages the other has just warmed.
+number, the last four digits of a phone (尾号); without a goal, the first page with no filter and
+with a status filter, and a part of a name (a scan). Each figure is the wall-clock p95 with the
+p50 and the thread's CPU time beside it, and the machine's load average: on a shared machine the
+wall clock includes waiting for a CPU. Baseline, same run and file: the bare indexed SELECT
+(sqlite3, no ORM) joining cases to the applicant with that exact number, 50 rows newest first —
+over other applicants than the service call, so that neither side reads pages the other has just
+warmed.
 
 ``python3 dev.py bench cases`` (or ``python bench/bench_cases.py [--quick]``).
 """
@@ -248,7 +249,14 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         _timed(service, [p[1][-4:] for p in others]),
         goal,
     )
-    names = [p[2][1:] or p[2] for p in picks[: max(10, samples // 10)]]
+    few = max(10, samples // 10)
+    screens = {
+        "newest cases, no filter": CaseQuery(),
+        "status filter (in review)": CaseQuery(statuses=("in_review",)),
+    }
+    for what, query in screens.items():
+        add(f"list {what}, {label}, p95", _timed(lambda _k, q=query: cases.search(clerk, q), [""] * few), "")
+    names = [p[2][1:] or p[2] for p in picks[:few]]
     add(f"search cases by part of a name (scan), {label}, p95", _timed(service, names), "")
     raw.close()
     store.dispose()
