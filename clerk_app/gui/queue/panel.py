@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QHideEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
@@ -93,10 +93,21 @@ class QueuePanel(Page):
         self._show_mode()
         self._refresh_timer = QTimer(self)
         self._refresh_timer.timeout.connect(self.refresh)
-        self._refresh_timer.start(REFRESH_MS)
         self._probe_timer = QTimer(self)
         self._probe_timer.timeout.connect(self._probe)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """The panel polls only while it is on screen (a closed workstation makes no calls)."""
+        super().showEvent(event)
+        self._refresh_timer.start(REFRESH_MS)
+        if self.offline:
+            self._probe_timer.start(PROBE_MS)
         self.refresh()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self._refresh_timer.stop()
+        self._probe_timer.stop()
+        super().hideEvent(event)
 
     @property
     def service(self) -> QueueService:
