@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from clerk_app.documents import layout, licence, samples
+from clerk_app.documents import fonts, layout, licence, samples
 from clerk_app.documents.dto import CorrectionNotice
 from clerk_app.documents.render import render
 from clerk_app.documents.templates import load_templates
@@ -76,7 +76,8 @@ def _notice() -> CorrectionNotice:
 @contextlib.contextmanager
 def previous_pipeline() -> Iterator[None]:
     """The seal and QR code drawn as before: ``canvas.drawImage`` (pixels compressed again for
-    every PDF) and the ``qrcode`` package's own encoder (version search, polynomial objects)."""
+    every PDF), the ``qrcode`` package's own encoder (version search, polynomial objects), and
+    zlib's default level for the Flate streams."""
     import qrcode
     import qrcode.constants
 
@@ -94,12 +95,12 @@ def previous_pipeline() -> Iterator[None]:
         return matrix
 
     templates_seal = load_templates().hall.seal_image
-    saved = layout.draw_prepared, licence.qr_matrix
-    layout.draw_prepared, licence.qr_matrix = draw_seal, qr_matrix
+    saved = layout.draw_prepared, licence.qr_matrix, fonts.FLATE_LEVEL
+    layout.draw_prepared, licence.qr_matrix, fonts.FLATE_LEVEL = draw_seal, qr_matrix, 6
     try:
         yield
     finally:
-        layout.draw_prepared, licence.qr_matrix = saved
+        layout.draw_prepared, licence.qr_matrix, fonts.FLATE_LEVEL = saved
 
 
 def bench_throughput(quick: bool) -> list[dict[str, Any]]:

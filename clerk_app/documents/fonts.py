@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from importlib.resources import as_file
 from xml.sax.saxutils import escape
 
 from reportlab import rl_config
-from reportlab.pdfbase import pdfmetrics, ttfonts
+from reportlab.pdfbase import pdfdoc, pdfmetrics, ttfonts
 from reportlab.pdfgen.canvas import Canvas
 
 from clerk_app.paths import resource
@@ -99,6 +100,17 @@ def _to_unicode_cmap(fontname: str, subset: list[int]) -> str:
     return "\n".join(lines)
 
 
+#: zlib level of every Flate stream (page content, font subsets, ToUnicode maps). reportlab uses
+#: zlib's default (6); level 3 makes a one-page notice with QR about 8 % faster to produce for about
+#: 3 % more bytes (94 → 97 kB), since the page content (QR code rectangles) and the font subsets are
+#: compressed anew for every PDF.
+FLATE_LEVEL = 3
+
+
+def _flate(self: object, text: str | bytes) -> bytes:
+    return zlib.compress(text.encode("utf8") if isinstance(text, str) else text, FLATE_LEVEL)
+
+
 def register_fonts() -> FontSet:
     """Register the bundled chain with reportlab once per process and return it (thread-safe)."""
     global _registered
@@ -108,6 +120,7 @@ def register_fonts() -> FontSet:
         started = time.perf_counter()
         rl_config.useA85 = 0  # images as binary Flate streams: ASCII85 in pure Python is slow
         ttfonts.makeToUnicodeCMap = _to_unicode_cmap
+        pdfdoc.PDFStreamFilterZCompress.encode = _flate
         coverage = []
         for name, filename in _FILES:
             path = _files.enter_context(as_file(resource("fonts", filename)))

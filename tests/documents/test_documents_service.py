@@ -229,3 +229,16 @@ def test_unknown_case_and_missing_permission(tmp_path: Path) -> None:
         _add_case(uow, "C3", {})
         with pytest.raises(PermissionDenied):
             desk.issue_outcome(uow, _who(Role.ADMIN), "C3", "accept", at=AT)
+
+
+def test_intake_top_up_uses_the_hall_settings(tmp_path: Path) -> None:
+    from clerk_app.services.intake_notices import NoticeIssuer
+
+    local, central = _store(tmp_path, "ws"), _store(tmp_path, "central", "central")
+    save_numbering(local, _who(Role.SUPERVISOR), NumberingPolicy(NumberingSettings(7, 2)))
+    NoticeIssuer.top_up(local, central, [DocType.ACCEPTANCE], 2026)
+    assert remaining(local, "acceptance", 2026) == 7
+    offline = open_central("postgresql+psycopg://nobody:x@127.0.0.1:1/none", local)
+    _OPEN.append(offline)
+    NoticeIssuer.top_up(local, offline, [DocType.REFUSAL], 2026)  # offline: no error
+    assert remaining(local, "refusal", 2026) == 0
