@@ -344,3 +344,38 @@ def test_ticket_being_served_is_linked_to_the_form(qtbot: QtBot, station: Workst
     assert page.ticket_edit.text() == "A012"
     assert page.current_form().ticket_number == "A012"
     _settle(qtbot, station)
+
+
+def test_keyboard_map_reaches_the_form_and_esc_closes_the_preview(qtbot: QtBot, station: Workstation) -> None:
+    page = _page(qtbot, station)
+    main = page.window()
+    for other in QApplication.topLevelWidgets():  # leftovers of earlier tests must not hold focus
+        if other is not main and other.isVisible():
+            other.close()
+    main.show()
+    main.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is main)
+    page.name_edit.setFocus()
+    qtbot.waitUntil(page.name_edit.hasFocus)
+    qtbot.keyClick(page.name_edit, Qt.Key.Key_F2)
+    qtbot.waitUntil(page.id_edit.hasFocus, timeout=WAIT)
+    qtbot.keyClicks(page.id_edit, VALID_ID)
+    qtbot.keyClick(page.id_edit, Qt.Key.Key_Return)  # Enter moves on
+    qtbot.waitUntil(page.name_edit.hasFocus, timeout=WAIT)
+    commit(page.name_edit, "张三")
+    qtbot.keyClick(page.name_edit, Qt.Key.Key_Return)
+    qtbot.keyClicks(page.phone_edit, "13800138000")
+    qtbot.keyClick(page.phone_edit, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(page.matter_search.hasFocus, timeout=WAIT)
+    qtbot.keyClicks(page.matter_search, "gtgsh")  # 个体工商户设立登记, a 即办件
+    qtbot.keyClick(page.matter_search, Qt.Key.Key_Return)
+    assert page.chosen_matters() == (SOLE_TRADER,)
+    _fill_extras(page)
+    qtbot.keyClick(page.materials_table, Qt.Key.Key_F8)  # 当场办结
+    qtbot.waitUntil(lambda: page.last_result is not None, timeout=WAIT)
+    qtbot.waitUntil(lambda: len(page.previews) == 1, timeout=WAIT)
+    preview = page.previews[0]
+    preview.activateWindow()
+    qtbot.keyClick(preview, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not page.previews, timeout=WAIT)
+    _settle(qtbot, station)

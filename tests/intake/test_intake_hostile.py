@@ -59,7 +59,7 @@ TARGETS = (
     + [f"agent.{n}" for n in AGENT_FIELDS]
     + FORM_FIELDS
     + [f"material.{n}" for n in MATERIAL_FIELDS]
-    + ["matter_codes", "reason", "legal_basis"]
+    + ["matter_codes", "reason", "legal_basis", "extra.food_category", "extra_key"]
 )
 OUTCOMES = ["accept", "correction", "refuse", "on_the_spot", "draft"]
 
@@ -83,6 +83,10 @@ def _apply(form: IntakeForm, changes: dict[str, str]) -> tuple[IntakeForm, str, 
             reason = text
         elif target == "legal_basis":
             basis = text
+        elif area == "extra":  # a matter-specific field of the catalogue
+            top["extra"] = ((name, text),)
+        elif target == "extra_key":
+            top["extra"] = ((text, "x"), ("food_category", "预包装食品销售"))
         else:
             top[target] = text
     new = dataclasses.replace(form, applicant=applicant, agent=agent, materials=tuple(materials), **top)
@@ -164,6 +168,7 @@ def test_hostile_text_never_crashes_and_never_half_saves(
             applicant = uow.session.get(Applicant, case.applicant_id)
             assert applicant is not None and applicant.name == result.applicant_name
             stored = [getattr(row, c.key) for row in (case, applicant) for c in row.__table__.columns]
+            stored.extend([*case.extra.keys(), *case.extra.values()])
             for text in (v for v in stored if isinstance(v, str)):
                 assert not any(_forbidden(ch) for ch in text), text[:80]
     else:
