@@ -28,6 +28,7 @@ from clerk_app.gui.queue.speech import Announcer
 from clerk_app.gui.tasks import TaskRunner
 from clerk_app.i18n import _
 from clerk_app.services.queue import BoardListener, BoardRow, BoardView, QueueService
+from clerk_app.services.queue_rules import CHINA
 
 log = logging.getLogger("clerk.queue")
 
@@ -121,7 +122,7 @@ class HallDisplay(QWidget):
         self._poll.start(every_ms)
 
     def _tick(self) -> None:
-        self.clock.setText(dt.datetime.now().strftime("%Y-%m-%d  %H:%M:%S"))
+        self.clock.setText(dt.datetime.now(CHINA).strftime("%Y-%m-%d  %H:%M:%S"))
 
     @while_alive
     def _listener_status(self, connected: bool) -> None:
