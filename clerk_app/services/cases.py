@@ -76,6 +76,7 @@ ORGANISATION_ID_TYPE = "001"
 MAX_PAGE_SIZE = 200
 COUNT_CAP = 10_000  # "10000+" beyond this: counting a million matches is not worth the wait
 MIN_NUMBER_CHARS = 4
+MAX_QUERY_CHARS = 100
 APPLICANT_LIST_CAP = 2_000  # more matching applicants than this: a subquery instead of a list
 MAX_TAIL_CHARS = 8  # "ends with" is looked for up to this length (尾号 of a phone or ID)
 MIN_NAME_CHARS = 1
@@ -88,6 +89,7 @@ _NOISE = re.compile(r"[\s\u3000\-()（）]")
 _TRACKING = re.compile(r"^[0-9A-Z]{8,30}$")
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _BAD_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn", "Zl", "Zp"})
+_UNSEARCHABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 
 
 class Decision(StrEnum):
@@ -257,9 +259,14 @@ def _ends_with(compact: str, digits: bool) -> ColumnElement[bool]:
 
 def _text_condition(text: str, dialect: str) -> tuple[ColumnElement[bool] | None, ColumnElement[bool] | None]:
     """(condition on the applicant, condition on the case) of what was typed; both None for nothing."""
-    raw = unicodedata.normalize("NFKC", text).strip()
+    if not isinstance(text, str):
+        raise UserError(_("查询内容应为文字"))
+    shown = (ch for ch in text[: MAX_QUERY_CHARS * 4] if unicodedata.category(ch) not in _UNSEARCHABLE)
+    raw = unicodedata.normalize("NFKC", "".join(shown)).strip()  # control characters dropped
     if not raw:
         return None, None
+    if len(raw) > MAX_QUERY_CHARS:
+        raise UserError(_("查询内容过长：最多 {limit} 个字符").format(limit=MAX_QUERY_CHARS))
     if _NUMBERISH.match(raw):
         compact = _NOISE.sub("", raw).upper()
         if compact.startswith("+86"):

@@ -174,3 +174,19 @@ def test_migration_matches_the_models_for_the_search_indexes(store: Store) -> No
         getattr(part, "name", None) for diff in diffs for part in (diff if isinstance(diff, tuple) else ())
     }
     assert not names & mine, diffs
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["' OR 1=1 --", "张三'; DROP TABLE cases; --", "\u202e三张", "\x00\x07", "😀", "_", "\\", "1234%", "   "],
+)
+def test_hostile_search_text_finds_nothing_and_breaks_nothing(
+    world: World, three: tuple[str, str, str], text: str
+) -> None:
+    expected = 3 if text in ("   ", "\x00\x07") else 0  # nothing left to look for: every case
+    assert len(world.cases.search(world.clerk, CaseQuery(text=text)).rows) == expected
+
+
+def test_overlong_search_text_is_refused(world: World) -> None:
+    with pytest.raises(UserError, match="过长"):
+        world.cases.search(world.clerk, CaseQuery(text="张" * 101))
