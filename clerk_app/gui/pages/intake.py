@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -37,6 +38,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -133,6 +135,12 @@ _FIELD_WIDGETS = {
 }
 
 
+def _narrow(combo: QComboBox) -> None:
+    """Long choices (bundle names, seal sets) must not widen the form past a 1366 px screen."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(8)
+
+
 class IntakePage(Page):
     key = "intake"
     title = N_("一窗受理")
@@ -164,23 +172,39 @@ class IntakePage(Page):
         right.addWidget(self._matter_box(), 1)
         right.addWidget(self._extra_box())
         top.addLayout(right, 1)
+        # the form scrolls on a small counter monitor; the outcome keys and the result stay in view
+        body = QWidget()
+        body_layout = QVBoxLayout(body)
+        body_layout.setContentsMargins(0, 0, 0, 0)
+        body_layout.setSpacing(4)
+        body_layout.addWidget(self._draft_bar())
+        body_layout.addLayout(top, 0)
+        body_layout.addWidget(self._materials_box(), 1)
+        self.form_scroll = QScrollArea()
+        self.form_scroll.setWidgetResizable(True)
+        self.form_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.form_scroll.setWidget(body)
         self.layout_.setSpacing(4)
-        self.layout_.addWidget(self._draft_bar())
-        self.layout_.addLayout(top, 0)
-        self.layout_.addWidget(self._materials_box(), 1)
+        self.layout_.addWidget(self.form_scroll, 1)
         self.layout_.addWidget(self._outcome_box())
         for layout in self.findChildren(QFormLayout):
             layout.setVerticalSpacing(3)
             layout.setContentsMargins(6, 4, 6, 4)
-        self.result_label = QLabel("")
-        self.result_label.setObjectName("intakeResult")
-        self.result_label.setWordWrap(True)
-        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.layout_.addWidget(self.result_label)
+        for combo in self.findChildren(QComboBox):
+            _narrow(combo)
+        self.drafts_combo.setMinimumContentsLength(30)
+        self.layout_.addWidget(self._result_label())
         self.reader: IdCardReader = KeyboardWedgeReader(self._applicant_edits(), self)
         self.reader.card_read.connect(self.card_read)
         self._shortcuts()
         self._tab_order()
+
+    def _result_label(self) -> QLabel:
+        self.result_label = QLabel("")
+        self.result_label.setObjectName("intakeResult")
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        return self.result_label
 
     def alive(self) -> bool:
         """False once the window was closed and its widgets deleted while a result was on its way."""
@@ -706,6 +730,7 @@ class IntakePage(Page):
     def _extra_widget(self, extra: ExtraField, value: str) -> QWidget:
         if extra.type is FieldType.CHOICE:
             combo = QComboBox()
+            _narrow(combo)
             combo.addItem("", "")
             for choice in extra.choices:
                 combo.addItem(choice, choice)
