@@ -175,17 +175,24 @@ def save_numbering(store: Store, who: UserSession, policy: NumberingPolicy) -> N
 @dataclass(frozen=True, slots=True)
 class RefillReport:
     """What :func:`refill_due` did: numbers free per type afterwards, which series got a new
-    block, and whether the central store could not be reached (then nothing more was tried)."""
+    block, and whether the central store could not be reached (then nothing more was tried).
+    ``next_year`` holds the series of the coming year prepared in the last weeks of a year."""
 
     year: int
     remaining: Mapping[str, int]
     refilled: tuple[str, ...]
     offline: bool = False
     error: str = ""
+    next_year: Mapping[str, int] = field(default_factory=dict)
 
     def low(self, threshold: int = 0) -> tuple[str, ...]:
         """Types with at most ``threshold`` numbers left (0: exhausted — issuing them will fail)."""
         return tuple(t for t, n in self.remaining.items() if n <= threshold)
+
+
+#: from this many days before 1 January, the coming year's series are reserved as well, so that a
+#: workstation that is offline on the first working days of the year can still number documents
+NEXT_YEAR_AHEAD_DAYS = 31
 
 
 def refill_due(
@@ -198,36 +205,44 @@ def refill_due(
     today: Callable[[], dt.date] = lambda: dt.datetime.now(CHINA).date(),
 ) -> RefillReport:
     """Top up every series of ``year`` (default: this year, hall time) that is at or below its
-    refill threshold; series above it cost no round trip to the central store.
+    refill threshold; series above it cost no round trip to the central store. In the last
+    ``NEXT_YEAR_AHEAD_DAYS`` days of the year the next year's series are topped up too.
 
     Never raises for an unreachable central store: the report says ``offline`` and the blocks
     already reserved go on being used.
     """
-    year = year or today().year
+    day = today()
+    year = year or day.year
     if policy is None:
         with local.unit_of_work() as uow:
             policy = load_numbering(uow.session)
-    left: dict[str, int] = {}
+    types = [DocType(t).value for t in doc_types]
+    years = [year]
+    if year == day.year and (day + dt.timedelta(days=NEXT_YEAR_AHEAD_DAYS)).year > year:
+        years.append(year + 1)
+    left: dict[int, dict[str, int]] = {y: {} for y in years}
     refilled: list[str] = []
     offline = False
     error = ""
-    for doc_type in doc_types:
-        key = DocType(doc_type).value
-        settings = policy.for_type(key)
-        have = remaining(local, key, year)
-        if have > settings.refill_threshold or offline:
-            left[key] = have
-            continue
-        try:
-            left[key] = refill(local, central, key, year, settings)
-        except (SQLAlchemyError, OSError) as exc:
-            offline, error = True, type(exc).__name__
-            left[key] = have
-            log.warning("number refill for %s %s failed (%s): working on reserved blocks", key, year, error)
-            continue
-        if left[key] > have:
-            refilled.append(key)
-    return RefillReport(year, left, tuple(refilled), offline, error)
+    for series_year in years:
+        for key in types:
+            settings = policy.for_type(key)
+            have = remaining(local, key, series_year)
+            if have > settings.refill_threshold or offline:
+                left[series_year][key] = have
+                continue
+            try:
+                left[series_year][key] = refill(local, central, key, series_year, settings)
+            except (SQLAlchemyError, OSError) as exc:
+                offline, error = True, type(exc).__name__
+                left[series_year][key] = have
+                log.warning(
+                    "number refill for %s %s failed (%s): working on reserved blocks", key, series_year, error
+                )
+                continue
+            if left[series_year][key] > have and series_year == year:
+                refilled.append(key)
+    return RefillReport(year, left[year], tuple(refilled), offline, error, left.get(year + 1, {}))
 
 
 # --- notices of a case -------------------------------------------------------------------------------

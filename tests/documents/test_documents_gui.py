@@ -324,3 +324,24 @@ def test_supervisor_sets_a_printer_per_document_type(qtbot: QtBot, station: Work
     assert choices.for_type("licence") == "Licence-Printer"
     assert choices.for_type("acceptance") == "Gone-Printer"
     assert choices.for_type("queue_slip") == ""
+
+
+def test_supervisor_sets_the_numbering_block_size(qtbot: QtBot, station: Workstation) -> None:
+    from clerk_app.documents.numbers import NumberingSettings
+    from clerk_app.services.documents import load_numbering
+
+    page = _supervisor_page(station, qtbot)
+    page.edit_numbering()
+    qtbot.waitUntil(lambda: getattr(page, "_numbering_dialog", None) is not None, timeout=10_000)
+    dialog = page._numbering_dialog
+    assert dialog.block_size.value() == 50 and dialog.threshold.value() == 10
+    dialog.block_size.setValue(120)
+    dialog.threshold.setValue(30)
+    dialog.accept()
+
+    def saved() -> bool:
+        with station.runtime.local.unit_of_work() as uow:
+            return load_numbering(uow.session).default == NumberingSettings(120, 30)
+
+    qtbot.waitUntil(saved, timeout=10_000)
+    qtbot.waitUntil(lambda: page.last_refill is not None, timeout=10_000)

@@ -242,3 +242,17 @@ def test_intake_top_up_uses_the_hall_settings(tmp_path: Path) -> None:
     _OPEN.append(offline)
     NoticeIssuer.top_up(local, offline, [DocType.REFUSAL], 2026)  # offline: no error
     assert remaining(local, "refusal", 2026) == 0
+
+
+def test_the_coming_years_series_are_reserved_in_december(tmp_path: Path) -> None:
+    local, central = _store(tmp_path, "ws"), _store(tmp_path, "central", "central")
+    policy = NumberingPolicy(NumberingSettings(6, 2))
+    early = refill_due(
+        local, central, doc_types=[DocType.ACCEPTANCE], policy=policy, today=lambda: dt.date(2026, 11, 20)
+    )
+    assert early.year == 2026 and early.next_year == {}
+    late = refill_due(
+        local, central, doc_types=[DocType.ACCEPTANCE], policy=policy, today=lambda: dt.date(2026, 12, 15)
+    )
+    assert late.remaining == {"acceptance": 6} and late.next_year == {"acceptance": 6}
+    assert remaining(local, "acceptance", 2027) == 6

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -40,6 +41,7 @@ from PySide6.QtWidgets import (
 from clerk_app.documents import archive as archive_mod
 from clerk_app.documents.archive import Archive, ArchivedSummary, IssuedDocument
 from clerk_app.documents.dto import DocType
+from clerk_app.documents.numbers import NumberingSettings
 from clerk_app.documents.signing import known_keys
 from clerk_app.documents.templates import Templates, load_templates
 from clerk_app.documents.verification import verify_payload
@@ -59,7 +61,14 @@ from clerk_app.gui.printing import (
 )
 from clerk_app.i18n import N_, _
 from clerk_app.security.roles import Permission, Role
-from clerk_app.services.documents import RefillReport, refill_due
+from clerk_app.services.documents import (
+    MAX_BLOCK,
+    NumberingPolicy,
+    RefillReport,
+    load_numbering,
+    refill_due,
+    save_numbering,
+)
 from clerk_app.sync.worker import STATE_ONLINE
 
 log = logging.getLogger("clerk.documents")
@@ -67,6 +76,41 @@ log = logging.getLogger("clerk.documents")
 COLUMNS = (N_("文书编号"), N_("文书名称"), N_("当事人"), N_("生成时间"), N_("经办人"), N_("打印次数"))
 #: at most one automatic refill per this many seconds (sync rounds can be frequent)
 REFILL_EVERY_S = 60.0
+
+
+class NumberingDialog(QDialog):
+    """Block size and refill threshold of the hall (all document types; per-type values kept)."""
+
+    def __init__(self, policy: NumberingPolicy, parent: QWidget | None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(_("文书编号设置"))
+        self._policy = policy
+        self.block_size = QSpinBox()
+        self.block_size.setRange(1, MAX_BLOCK)
+        self.block_size.setValue(policy.default.block_size)
+        self.threshold = QSpinBox()
+        self.threshold.setRange(0, MAX_BLOCK - 1)
+        self.threshold.setValue(policy.default.refill_threshold)
+        form = QFormLayout()
+        form.addRow(_("每次预留号段大小"), self.block_size)
+        form.addRow(_("剩余不超过此数时自动补充"), self.threshold)
+        note = QLabel(
+            _("全厅统一设置，经同步生效；每台工作台联网时从中心库预留号段，离线时使用已预留的号段。")
+        )
+        note.setWordWrap(True)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(note)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+
+    def policy(self) -> NumberingPolicy:
+        default = NumberingSettings(self.block_size.value(), self.threshold.value())
+        return NumberingPolicy(default, dict(self._policy.per_type))
 
 
 class PrinterSettingsDialog(QDialog):
@@ -138,6 +182,8 @@ class DocumentsPage(Page):
         self.batch_button = QPushButton(_("批量打印所选"))
         self.printers_button = QPushButton(_("打印机设置…"))
         self.printers_button.setVisible(ctx.session.role in (Role.SUPERVISOR, Role.ADMIN))
+        self.numbering_button = QPushButton(_("编号设置…"))
+        self.numbering_button.setVisible(ctx.session.role in (Role.SUPERVISOR, Role.ADMIN))
         actions = QHBoxLayout()
         actions.addWidget(self.search, 1)
         for button in (
@@ -146,6 +192,7 @@ class DocumentsPage(Page):
             self.reprint_button,
             self.batch_button,
             self.printers_button,
+            self.numbering_button,
         ):
             actions.addWidget(button)
         self.numbers_label = QLabel()
@@ -167,6 +214,7 @@ class DocumentsPage(Page):
         self.batch_button.clicked.connect(lambda: self.print_selected(batch=True))
         self.reprint_button.clicked.connect(self.reprint_selected)
         self.printers_button.clicked.connect(self.edit_printers)
+        self.numbering_button.clicked.connect(self.edit_numbering)
         self.verify_input.returnPressed.connect(self.verify)
         self._dialogs: list[PreviewDialog] = []
         self._last_refill = -REFILL_EVERY_S
@@ -379,3 +427,28 @@ class DocumentsPage(Page):
         self.verify_result.setStyleSheet(f"color: {colour};")
         self.verify_result.setText("\n".join(describe(verdict)))
         self.verify_input.selectAll()
+
+    # --- numbering ------------------------------------------------------------------------------
+
+    def edit_numbering(self) -> None:
+        local = self.ctx.runtime.local
+
+        def load() -> NumberingPolicy:
+            with local.unit_of_work() as uow:
+                return load_numbering(uow.session)
+
+        self.ctx.tasks.db(load, self._ask_numbering, self.ctx.errors)
+
+    def _ask_numbering(self, policy: NumberingPolicy) -> None:
+        dialog = NumberingDialog(policy, self)
+        self._numbering_dialog = dialog
+        dialog.accepted.connect(lambda: self.save_numbering(dialog.policy()))
+        dialog.open()
+
+    def save_numbering(self, policy: NumberingPolicy) -> None:
+        local, who = self.ctx.runtime.local, self.ctx.session
+        self.ctx.tasks.db(
+            lambda: save_numbering(local, who, policy),
+            lambda _none: self.refill_numbers(force=True),
+            self.ctx.errors,
+        )
