@@ -4,11 +4,12 @@ Search (:meth:`CaseService.search`) — one box for a case number, an applicant'
 number, a credit code or a phone number, with filters by case status and deadline status, a page
 at a time, newest case first:
 
-* digits, perhaps with Latin letters (at least 4 in all): the case number *begins with* it, or
-  the applicant's document number (ID or credit code) or phone *begins with* it or, up to 8
-  characters, *ends with* it (尾号). Every one of these goes through an index; "ends with" first
-  narrows by the last four characters that the store keeps in ``case_search_tails`` (migration
-  ``0010_case_search``). Spaces, hyphens, a ``+86`` prefix and a lower-case ``x`` are forgiven.
+* digits, perhaps with Latin letters (at least 4 in all): the case number *begins with* it (from
+  8 characters, its service day, on: a year alone would match thousands), or the applicant's
+  document number (ID or credit code) or phone *ends with* it (尾号, 4 to 8 characters) or
+  *begins with* it (6 characters or more). Every one of these goes through an index; "ends with"
+  first narrows by the last four characters that the store keeps in ``case_search_tails``
+  (migration ``0010_case_search``). Spaces, hyphens, ``+86`` and a lower-case ``x`` are forgiven.
 * anything else (a name, Chinese or Latin): the applicant's name *contains* it (a scan).
 
 Deadline status (normal / warning / overdue, :mod:`clerk_app.domain.deadlines`) exists for cases
@@ -76,7 +77,9 @@ ORGANISATION_ID_TYPE = "001"
 MAX_PAGE_SIZE = 200
 COUNT_CAP = 10_000  # "10000+" beyond this: counting a million matches is not worth the wait
 MIN_NUMBER_CHARS = 4
+MIN_PREFIX_CHARS = 6  # a number is looked for by its beginning from this length on
 MAX_QUERY_CHARS = 100
+MIN_CASE_NUMBER_CHARS = 8  # a case number is looked for from its whole service day (YYYYMMDD) on
 APPLICANT_LIST_CAP = 2_000  # more matching applicants than this: a subquery instead of a list
 MAX_TAIL_CHARS = 8  # "ends with" is looked for up to this length (尾号 of a phone or ID)
 MIN_NAME_CHARS = 1
@@ -277,12 +280,16 @@ def _text_condition(text: str, dialect: str) -> tuple[ColumnElement[bool] | None
         if len(compact) < MIN_NUMBER_CHARS:
             raise UserError(_("号码请至少输入 {n} 位").format(n=MIN_NUMBER_CHARS))
         digits = compact.isdigit()
-        applicant_terms = [_prefix(Applicant.id_number, compact, dialect)]
-        if digits:
-            applicant_terms.append(_prefix(Applicant.phone, compact, dialect))
+        applicant_terms: list[ColumnElement[bool]] = []
+        if len(compact) >= MIN_PREFIX_CHARS:  # four or five characters are a 尾号, not a beginning
+            applicant_terms.append(_prefix(Applicant.id_number, compact, dialect))
+            if digits:
+                applicant_terms.append(_prefix(Applicant.phone, compact, dialect))
         if len(compact) <= MAX_TAIL_CHARS:  # 尾号: a whole number is not looked for by its end
             applicant_terms.append(_ends_with(compact, digits))
-        return or_(*applicant_terms), _prefix(Case.case_number, raw.upper().replace(" ", ""), dialect)
+        number = raw.upper().replace(" ", "")
+        on_case = _prefix(Case.case_number, number, dialect) if len(number) >= MIN_CASE_NUMBER_CHARS else None
+        return or_(*applicant_terms), on_case
     if len(raw) < MIN_NAME_CHARS:
         return None, None
     return Applicant.name.like(f"%{_escape_like(raw)}%", escape="\\"), None
