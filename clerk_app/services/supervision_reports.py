@@ -37,7 +37,7 @@ from clerk_app.security.roles import Permission
 from clerk_app.services.auth import UserSession
 from clerk_app.services.complaints import Category, Source, Status
 from clerk_app.services.errors import UserError
-from clerk_app.services.queue_stats import GroupStats, QueueStats, summarise
+from clerk_app.services.queue_stats import EventRow, GroupStats, QueueStats, summarise
 from clerk_app.services.ratings import CHINA, LEVELS, Level, china_date, load_settings
 from clerk_app.services.runtime import Runtime
 from clerk_app.services.xlsx import Cell, write_xlsx
@@ -310,32 +310,83 @@ class SupervisionReports:
         )
 
     def queue_stats(self, who: UserSession, period: Period) -> QueueStats | None:
-        """Tickets, waiting and service times of the period, from the central store's ticket
-        history; None when the central store cannot be reached."""
+        """Tickets, waiting and service times of the period (``queue_stats.summarise`` over the
+        ticket history); None when the central store cannot be reached.
+
+        Most tickets go issue → call → start → finish at one window, and then their history is
+        exactly the times kept on the ticket row: those are read from the rows. Only the tickets
+        with another step (recall, transfer, park, call back, no-show, cancel) have their history rows
+        read. Same figures, a fraction of the rows (tested against the full history)."""
         who.require(Permission.SUPERVISE)
+        in_period = (Ticket.service_day >= period.first, Ticket.service_day <= period.last)
         try:
             with self._rt.central.unit_of_work() as uow:
                 session = uow.session
-                tickets = session.execute(
-                    select(Ticket.id, Ticket.category, Ticket.issued_at).where(
-                        Ticket.service_day >= period.first, Ticket.service_day <= period.last
-                    )
-                ).all()
-                events = [
-                    (
-                        e.ticket_id,
-                        e.event,
-                        _aware(e.at),
-                        e.window_number,
-                        e.clerk_id,
-                        int(e.detail.get("version", 0)),
-                    )
-                    for e in session.scalars(
-                        select(TicketEvent)
+                special = set(
+                    session.scalars(
+                        select(TicketEvent.ticket_id)
                         .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-                        .where(Ticket.service_day >= period.first, Ticket.service_day <= period.last)
+                        .where(*in_period, TicketEvent.event.in_(SPECIAL_EVENTS))
+                        .distinct()
                     )
-                ]
+                )
+                tickets = session.execute(
+                    select(
+                        Ticket.id,
+                        Ticket.category,
+                        Ticket.issued_at,
+                        Ticket.called_at,
+                        Ticket.started_at,
+                        Ticket.finished_at,
+                        Ticket.state,
+                        Ticket.window_number,
+                        Ticket.clerk_id,
+                        Ticket.recall_count,
+                    ).where(*in_period)
+                ).all()
+                # a ticket issued by a clerk (not the kiosk) names the window in its issue step
+                issued_at_window = {
+                    tid: (window, clerk)
+                    for tid, window, clerk in session.execute(
+                        select(TicketEvent.ticket_id, TicketEvent.window_number, TicketEvent.clerk_id)
+                        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+                        .where(
+                            *in_period, TicketEvent.event == "issue", TicketEvent.window_number.is_not(None)
+                        )
+                    )
+                }
+                events: list[EventRow] = []
+                for t in tickets:
+                    if t.id in special or t.recall_count:
+                        special.add(t.id)
+                        continue
+                    where = issued_at_window.get(t.id)
+                    if where is not None or t.called_at is None:
+                        window, clerk = where or (None, None)
+                        events.append((t.id, "issue", _aware(t.issued_at), window, clerk, 0))
+                    for event, at in (
+                        ("call", t.called_at),
+                        ("start", t.started_at),
+                        ("finish", t.finished_at),
+                    ):
+                        if at is not None and (event != "finish" or t.state == "done"):
+                            events.append((t.id, event, _aware(at), t.window_number, t.clerk_id, 0))
+                if special:
+                    ids = list(special)
+                    for start in range(0, len(ids), 500):
+                        events.extend(
+                            (tid, event, _aware(at), window, clerk, int((detail or {}).get("version", 0)))
+                            for tid, event, at, window, clerk, detail in session.execute(
+                                select(
+                                    TicketEvent.ticket_id,
+                                    TicketEvent.event,
+                                    TicketEvent.at,
+                                    TicketEvent.window_number,
+                                    TicketEvent.clerk_id,
+                                    TicketEvent.detail,
+                                ).where(TicketEvent.ticket_id.in_(ids[start : start + 500]))
+                            )
+                        )
                 clerks = {e[4] for e in events if e[4] is not None}
                 names = {
                     u.id: u.display_name
@@ -536,6 +587,9 @@ class MonitorSnapshot:
     def cases_overdue(self) -> int:
         return sum(1 for c in self.due_cases if c.overdue)
 
+
+#: ticket history steps that the times kept on the ticket row do not describe
+SPECIAL_EVENTS = ("recall", "park", "call_back", "transfer", "no_show", "cancel")
 
 UNDECIDED = ("received", "accepted", "correction_requested", "in_review", "special_procedure")
 

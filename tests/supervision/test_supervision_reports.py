@@ -12,6 +12,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+from sqlalchemy import select
 from supervision_helpers import Clock, open_demo_runtime, session_for
 
 from clerk_app.security.roles import PermissionDenied
@@ -25,6 +26,7 @@ from clerk_app.services.complaints import (
 )
 from clerk_app.services.errors import UserError
 from clerk_app.services.queue import QueueService
+from clerk_app.services.queue_stats import QueueStats, summarise
 from clerk_app.services.ratings import Cause, Level, RatingInput, RatingService
 from clerk_app.services.runtime import Runtime
 from clerk_app.services.supervision_reports import (
@@ -35,6 +37,7 @@ from clerk_app.services.supervision_reports import (
     queue_tables,
 )
 from clerk_app.services.xlsx import column_name, write_xlsx
+from clerk_app.store.models import User
 from clerk_app.store.models.cases import Applicant, Case
 
 UTC = dt.UTC
@@ -269,3 +272,98 @@ def test_queue_figures_join_the_report_exports(runtime: Runtime) -> None:
         assert len([n for n in book.namelist() if n.startswith("xl/worksheets/")]) == 11
     other_week = reports.queue_stats(supervisor, Period.of(PeriodKind.WEEK, dt.date(2025, 10, 8)))
     assert other_week is not None and other_week.tickets == 0
+
+
+def _reference_stats(runtime: Runtime, period: Period) -> QueueStats:
+    """The statistics from every history row, as ``queue_stats.summarise`` defines them."""
+    from clerk_app.store.models.queue import Ticket, TicketEvent
+
+    with runtime.central.unit_of_work() as uow:
+        tickets = [
+            (t.id, t.category, t.issued_at)
+            for t in uow.session.scalars(
+                select(Ticket).where(Ticket.service_day >= period.first, Ticket.service_day <= period.last)
+            )
+        ]
+        events = [
+            (e.ticket_id, e.event, e.at, e.window_number, e.clerk_id, int(e.detail.get("version", 0)))
+            for e in uow.session.scalars(select(TicketEvent))
+        ]
+        names = {u.id: u.display_name for u in uow.session.scalars(select(User))}
+    return summarise(tickets, events, period.first, period.last, names)
+
+
+def _busy_morning(runtime: Runtime) -> None:  # noqa: PLR0915 - one scenario, step by step
+    """Eight tickets through every kind of step: plain, recalled, no-show, transferred and back,
+    parked and called back, called only, waiting."""
+    now = [at(9, 30, 1)]
+
+    def tick(minutes: int) -> None:
+        now[0] += dt.timedelta(minutes=minutes)
+
+    queue = QueueService(runtime.central, clock=lambda: now[0])
+    for category in "AAAAAAAB":
+        queue.issue(category)
+        tick(1)
+    wang, li = session_for(runtime, "wangxy", 3), session_for(runtime, "lijg", 4)
+    queue.open_window(wang)
+    queue.open_window(li)
+    keys = iter(range(1000))
+
+    def k() -> str:
+        return f"k{next(keys)}"
+
+    plain = queue.call_next(wang, k())  # A001: call, start, finish
+    assert plain is not None
+    tick(2)
+    queue.start(wang, plain.id, k())
+    tick(7)
+    queue.finish(wang, plain.id, k())
+    recalled = queue.call_next(wang, k())  # A002: recalled twice, then served
+    assert recalled is not None
+    tick(1)
+    queue.recall(wang, recalled.id, k())
+    tick(1)
+    queue.start(wang, recalled.id, k())
+    tick(4)
+    queue.finish(wang, recalled.id, k())
+    gone = queue.call_next(li, k())  # A003: no-show
+    assert gone is not None
+    tick(3)
+    queue.no_show(li, gone.id, k())
+    moved = queue.call_next(li, k())  # A004: served, transferred to window 3 and back, finished
+    assert moved is not None
+    queue.start(li, moved.id, k())
+    tick(5)
+    queue.transfer(li, moved.id, k(), window=3, reason="需要另一窗口办理")
+    tick(2)
+    again = queue.call_next(wang, k())
+    assert again is not None and again.id == moved.id
+    queue.start(wang, moved.id, k())
+    tick(6)
+    queue.finish(wang, moved.id, k())
+    parked = queue.call_next(li, k())  # A005: parked and called back
+    assert parked is not None
+    queue.start(li, parked.id, k())
+    tick(2)
+    queue.park(li, parked.id, k())
+    tick(9)
+    queue.call_back(li, parked.id, k())
+    queue.start(li, parked.id, k())
+    tick(3)
+    queue.finish(li, parked.id, k())
+    called = queue.call_next(li, k())  # A006: called, not yet started; A007 and B001 waiting
+    assert called is not None
+
+
+def test_queue_figures_equal_those_of_the_full_ticket_history(runtime: Runtime) -> None:
+    _busy_morning(runtime)
+    supervisor = session_for(runtime, "chenjing", None)
+    stats = SupervisionReports(runtime, clock=lambda: LATER).queue_stats(supervisor, WEEK)
+    reference = _reference_stats(runtime, WEEK)
+    assert stats is not None
+    for name in ("by_category", "by_window", "by_clerk", "overall"):
+        assert getattr(stats, name) == getattr(reference, name), name
+    assert stats == reference
+    # A004 went back to window 4 when window 3 finished it: three finishes, all in the 9 o'clock hour
+    assert stats.tickets == 8 and stats.finished_per_hour == ((9, 3),)
