@@ -37,6 +37,7 @@ from sqlalchemy.orm.attributes import get_history
 
 from clerk_app.domain.hlc import HybridClock
 from clerk_app.store.base import Base, SyncedMixin, is_synced
+from clerk_app.store.bulk import insert_rows
 from clerk_app.store.ids import new_id
 from clerk_app.store.models import ChangeLogEntry, OutboxEntry, SyncCounter
 
@@ -206,7 +207,7 @@ def _write_change_log(session: Session) -> None:
     for offset, entry in enumerate(entries):
         entry["seq"] = first + offset
         entry["committed_at"] = now
-    connection.execute(insert(ChangeLogEntry), entries)
+    insert_rows(connection, ChangeLogEntry.__table__, entries, direct=True)  # type: ignore[arg-type]
 
 
 def _drop_change_log(session: Session, *_args: Any) -> None:

@@ -14,15 +14,18 @@ as rejected (reason ``denied``) instead of blocking the device's outbox forever.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
+from sqlalchemy import Connection, Text, Uuid, any_, bindparam, cast, delete, insert, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from clerk_app.store.bulk import insert_rows
 from clerk_app.store.engine import is_sqlite
 from clerk_app.store.ids import new_id
 from clerk_app.store.models import ChangeLogEntry, PushLedgerEntry, SyncCounter, SyncDevice, SyncRejection
@@ -50,6 +53,7 @@ from clerk_app.sync.protocol import (
 )
 
 CHUNK = 500
+ANY_CHUNK = 10_000
 Key = tuple[str, uuid.UUID]
 
 
@@ -176,16 +180,23 @@ def _apply_one_carefully(
 
 
 def _replays(session: Session, device_id: str, seqs: list[int]) -> dict[int, EntryResult]:
+    """Ledger entries of ``seqs`` already processed: one range scan of the ledger's primary key."""
     out: dict[int, EntryResult] = {}
-    for start in range(0, len(seqs), CHUNK):
-        chunk = seqs[start : start + CHUNK]
-        stmt = select(
-            PushLedgerEntry.seq,
-            PushLedgerEntry.result,
-            PushLedgerEntry.reason,
-            PushLedgerEntry.central_version,
-        ).where(PushLedgerEntry.device_id == device_id, PushLedgerEntry.seq.in_(chunk))
-        for seq, result, reason, version in session.execute(stmt):
+    if not seqs:
+        return out
+    wanted = set(seqs)
+    stmt = select(
+        PushLedgerEntry.seq,
+        PushLedgerEntry.result,
+        PushLedgerEntry.reason,
+        PushLedgerEntry.central_version,
+    ).where(
+        PushLedgerEntry.device_id == device_id,
+        PushLedgerEntry.seq >= min(seqs),
+        PushLedgerEntry.seq <= max(seqs),
+    )
+    for seq, result, reason, version in session.execute(stmt):
+        if seq in wanted:
             out[seq] = EntryResult(seq, result, reason, version, replayed=True)
     return out
 
@@ -196,11 +207,18 @@ def _read_rows(session: Session, keys: Iterable[Key]) -> dict[Key, dict[str, Any
         if known_table(table_name):
             by_table.setdefault(table_name, []).append(row_id)
     out: dict[Key, dict[str, Any]] = {}
+    on_postgres = session.get_bind().dialect.name == "postgresql"
     for table_name, ids in by_table.items():
         info = synced_table(table_name)
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start : start + CHUNK]
-            for row in session.execute(select(info.table).where(info.table.c.id.in_(chunk))):
+        if on_postgres:  # one array parameter instead of hundreds of bound ids
+            chunks = [
+                info.table.c.id == any_(bindparam("ids", ids[start : start + ANY_CHUNK], type_=ARRAY(Uuid())))
+                for start in range(0, len(ids), ANY_CHUNK)
+            ]
+        else:
+            chunks = [info.table.c.id.in_(ids[start : start + CHUNK]) for start in range(0, len(ids), CHUNK)]
+        for condition in chunks:
+            for row in session.execute(select(info.table).where(condition)):
                 payload = info.encode(row)
                 out[(table_name, row.id)] = payload
     return out
@@ -227,7 +245,8 @@ class _Batch:
         found = _read_rows(self.session, keys)
         for key in keys:
             self.state[key] = found.get(key)
-        ids = list({e.row_id for e in entries})
+        # the device's earlier edits matter only to edits (``_conflicting``), never to inserts
+        ids = list({e.row_id for e in entries if e.op != "insert"})
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
             stmt = (
@@ -387,7 +406,7 @@ class _Batch:
             info = synced_table(table_name)
             rows = [info.decode(self.state[(table_name, rid)] or {}) for rid in keys]
             for shape in _by_shape(rows):
-                self.session.connection().execute(insert(info.table), shape)
+                insert_rows(self.session.connection(), info.table, shape, direct=False)
         for table_name, keys in _group(sorted(self.updates, key=lambda k: order.get(k[0], 0))).items():
             info = synced_table(table_name)
             rows = [info.decode(self.state[(table_name, rid)] or {}) for rid in keys]
@@ -405,8 +424,7 @@ class _Batch:
         connection = self.session.connection()
         if self.rejections:
             connection.execute(insert(SyncRejection.__table__), self.rejections)  # type: ignore[arg-type]
-        if self.ledger:
-            connection.execute(insert(PushLedgerEntry.__table__), self.ledger)  # type: ignore[arg-type]
+        insert_rows(connection, PushLedgerEntry.__table__, self.ledger, direct=True)  # type: ignore[arg-type]
         self.inserts.clear()
         self.updates.clear()
         self.rejections.clear()
@@ -459,24 +477,36 @@ def read_changes(central: Store, after: int, limit: int = 1000) -> ChangePage:
         high_water = _counter(conn, "change_log")
         if after < pruned:
             return ChangePage((), after, high_water, snapshot_required=True)
+        log = ChangeLogEntry.__table__.c
+        # the JSON columns as text, parsed here: the driver's JSON loader is slower per row
         stmt = (
-            select(ChangeLogEntry.__table__)
-            .where(ChangeLogEntry.seq > after)
-            .order_by(ChangeLogEntry.seq)
+            select(
+                log.seq,
+                log.table_name,
+                log.row_id,
+                log.op,
+                log.version,
+                log.source,
+                cast(log.changed, Text),
+                cast(log.payload, Text),
+            )
+            .where(log.seq > after)
+            .order_by(log.seq)
             .limit(limit)
         )
+        loads = json.loads
         changes = tuple(
             Change(
-                r.seq,
-                r.table_name,
-                r.row_id,
-                r.op,
-                r.version,
-                r.source,
-                tuple(r.changed or ()),
-                dict(r.payload),
+                seq,
+                table_name,
+                row_id,
+                op,
+                version,
+                source,
+                tuple(loads(changed) or ()) if changed else (),
+                loads(payload),
             )
-            for r in conn.execute(stmt)
+            for seq, table_name, row_id, op, version, source, changed, payload in conn.execute(stmt)
         )
     cursor = changes[-1].seq if changes else after
     return ChangePage(changes, cursor, max(high_water, cursor))

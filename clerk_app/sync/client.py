@@ -262,8 +262,8 @@ def _acknowledge(local: Store, entries: list[PushEntry], result: PushResult) -> 
     with local.unit_of_work(capture=False) as uow:
         session = uow.session
         _defer_foreign_keys(session)
-        for start in range(0, len(seqs), CHUNK):
-            session.execute(delete(OutboxEntry).where(OutboxEntry.seq.in_(seqs[start : start + CHUNK])))
+        # the batch is the first entries of the outbox in seq order: exactly those in its range
+        session.execute(delete(OutboxEntry).where(OutboxEntry.seq >= min(seqs), OutboxEntry.seq <= max(seqs)))
         apply_rows(session, ((table, payload) for (table, _rid), payload in rows.items()), force=True)
         last = max(seqs)
         put_state(session, PUSH_KEY, {"seq": last, "at": dt.datetime.now(dt.UTC).isoformat()})

@@ -140,3 +140,67 @@ def test_sync_through_device_role_records_refused_edit(
     assert reasons == ["denied"]
     with Session(ws.engine) as s:
         assert {w.hall_id: w.name for w in s.scalars(select(Window))} == names  # refused edit undone
+
+
+@pytest.mark.postgres
+def test_large_batches_through_device_role_keep_row_security(
+    halls2: Hall2, make_ws: Callable[[str], Store]
+) -> None:
+    """Batches big enough for COPY (``clerk_app.store.bulk``): the own hall's rows go in through a
+    staging table and INSERT … SELECT, the other hall's are refused by row-level security and
+    recorded as rejected, exactly as with one INSERT per row."""
+    from clerk_app.store import bulk
+    from clerk_app.store.models import Department, PushLedgerEntry, SyncRejection
+
+    ws = make_ws("bulk")
+    client.sync_round(ws, halls2.limited)
+    count = bulk.MIN_COPY_ROWS * 2
+    for hall_id, prefix in ((halls2.mine, "M"), (halls2.other, "O")):
+        with ws.unit_of_work() as uow:
+            for i in range(count):
+                uow.session.add(Department(hall_id=hall_id, code=f"{prefix}{i}", name=f"部门{i}"))
+            uow.commit()
+        report = client.sync_round(ws, halls2.limited, batch_size=1000)
+        assert report.push.pushed == count and report.waiting == 0
+        assert report.push.rejected == (0 if prefix == "M" else count)
+    with Session(halls2.owner.engine) as s:
+        assert {d.hall_id for d in s.scalars(select(Department))} == {halls2.mine}
+        assert len(s.scalars(select(PushLedgerEntry)).all()) == 2 * count
+        reasons = s.scalars(select(SyncRejection.reason).where(SyncRejection.table_name == "departments"))
+        assert list(reasons) == ["denied"] * count
+
+
+@pytest.mark.postgres
+def test_bulk_insert_errors_are_sqlalchemy_errors(pg_url: str) -> None:
+    import datetime as dt
+
+    from sqlalchemy.exc import IntegrityError
+
+    from clerk_app.store import bulk
+    from clerk_app.store.models import ChangeLogEntry
+
+    store = open_store(pg_url, kind="central")
+    rows = [
+        {
+            "seq": 1 if i < 2 else i,
+            "table_name": "halls",
+            "row_id": uuid.uuid4(),
+            "op": "insert",
+            "version": 1,
+            "source": "t",
+            "changed": [],
+            "payload": {"n": i, "名": "值"},
+            "committed_at": dt.datetime.now(dt.UTC),
+        }
+        for i in range(bulk.MIN_COPY_ROWS)
+    ]
+    try:
+        with store.engine.begin() as conn, pytest.raises(IntegrityError):
+            bulk.insert_rows(conn, ChangeLogEntry.__table__, rows, direct=True)  # type: ignore[arg-type]
+        with store.engine.begin() as conn:
+            bulk.insert_rows(conn, ChangeLogEntry.__table__, rows[1:], direct=True)  # type: ignore[arg-type]
+        with Session(store.engine) as s:
+            stored = s.scalars(select(ChangeLogEntry).order_by(ChangeLogEntry.seq)).all()
+            assert len(stored) == len(rows) - 1 and stored[0].payload == {"n": 1, "名": "值"}
+    finally:
+        store.dispose()
