@@ -104,8 +104,9 @@ def cursor(local: Store) -> int:
 
 def read_outbox(local: Store, limit: int) -> list[PushEntry]:
     with local.engine.connect() as conn:
-        table = OutboxEntry.__table__
-        rows = conn.execute(select(table).order_by(table.c.seq).limit(limit)).all()
+        c = OutboxEntry.__table__.c
+        columns = (c.seq, c.table_name, c.row_id, c.op, c.base_version, c.version, c.changed, c.payload)
+        rows = conn.execute(select(*columns).order_by(c.seq).limit(limit)).all()
         return [
             PushEntry(
                 r.seq,
