@@ -47,6 +47,8 @@ from clerk_app.store.models.cases import Case
 from clerk_app.store.models.queue import Ticket, TicketEvent
 from clerk_app.store.models.supervision import ComplaintCase, Rating, Rectification
 
+LEVEL_OF: dict[str, Level] = {level.value: level for level in LEVELS}
+
 
 class PeriodKind(StrEnum):
     DAY = "day"
@@ -242,7 +244,7 @@ class SupervisionReports:
                 ).where(~Case.deleted, Case.received_at >= period.start, Case.received_at < period.end)
             ).all()
 
-        levels = [Level(r.level) for r in ratings]
+        levels = [LEVEL_OF[r.level] for r in ratings]
         level_counts = Counter(levels)
         bad = sum(1 for level in levels if level.bad)
         rect_open = rect_overdue = on_time = late = 0
@@ -283,10 +285,10 @@ class SupervisionReports:
             good=len(levels) - bad,
             bad=bad,
             by_window=_groups(
-                (str(r.window_number) if r.window_number is not None else "-", Level(r.level))
-                for r in ratings
+                (str(r.window_number) if r.window_number is not None else "-", level)
+                for r, level in zip(ratings, levels, strict=True)
             ),
-            by_clerk=_groups((r.clerk_name or "-", Level(r.level)) for r in ratings),
+            by_clerk=_groups((r.clerk_name or "-", level) for r, level in zip(ratings, levels, strict=True)),
             rectifications=len(rects),
             rect_open=rect_open,
             rect_overdue=rect_overdue,
