@@ -103,7 +103,8 @@ def render_all(out: str | Path, language: str = "zh_CN") -> list[Path]:
     app = gui_app.application()
     gui_app.configure(app, language)
     written: list[Path] = []
-    with tempfile.TemporaryDirectory(prefix="clerk-shots-") as folder:
+    # ignore_cleanup_errors: a database file reopened by a closing face must not fail the run
+    with tempfile.TemporaryDirectory(prefix="clerk-shots-", ignore_cleanup_errors=True) as folder:
         runtime = demo_runtime(Path(folder))
         station = Workstation(runtime, app)
         station.errors.interactive = False
@@ -112,5 +113,8 @@ def render_all(out: str | Path, language: str = "zh_CN") -> list[Path]:
             for shot in SHOTS:
                 written.extend(shot(ctx))
         finally:
+            for widget in app.topLevelWidgets():  # stop every face's timers before the stores close
+                widget.close()
+            app.processEvents()
             station.shutdown()
     return written
