@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QDate
 from PySide6.QtWidgets import QComboBox, QDateEdit, QLineEdit
 
-from clerk_app.gui.pages.intake import COL_DUE, COL_STATE, IntakePage
+from clerk_app.gui.pages.intake import COL_DUE, COL_NOTE, COL_STATE, IntakePage
 
 if TYPE_CHECKING:
     from clerk_app.gui.screenshots import ShotContext
@@ -78,7 +78,9 @@ def shot_intake_correction(ctx: ShotContext) -> list[Path]:
             field.setCurrentIndex(1)
     for name in ("营业执照", "经营场所平面布局图", "食品安全管理制度文本"):
         _set_state(page, name, "missing")
-    page.reason_edit.setText("营业执照须为有效期内的副本原件")
+    note = page.materials_table.cellWidget(_set_state(page, "营业执照", "missing"), COL_NOTE)
+    if isinstance(note, QLineEdit):
+        note.setText("营业执照已过有效期，请提供有效期内的副本")
     page.request_correction()
     ctx.settle()
     paths = [ctx.save(page.window(), "intake-correction")]

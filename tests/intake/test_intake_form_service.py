@@ -190,3 +190,19 @@ def test_no_number_left_refuses_the_whole_outcome(
 
 def _fields(form: IntakeForm) -> dict[str, Any]:
     return {f: getattr(form, f) for f in IntakeForm.__dataclass_fields__}
+
+
+def test_returning_organisation_is_found_by_credit_code(
+    service: IntakeService, clerk: UserSession, complete_form: Form
+) -> None:
+    org = ApplicantIn(
+        kind="organisation",
+        id_number=VALID_CREDIT,
+        name="福州示例餐饮有限公司",
+        phone="0591-87654321",
+        legal_representative="王五",
+    )
+    service.request_correction(clerk, complete_form(applicant=org, materials=()))
+    found = service.find_returning(clerk, "organisation", "", VALID_CREDIT.lower())
+    assert found is not None and found.legal_representative == "王五" and found.id_type == "001"
+    assert [c.status for c in found.open_cases] == ["correction_requested"]

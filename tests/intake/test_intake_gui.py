@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from clerk_app.gui import app as gui_app
 from clerk_app.gui.id_reader import BurstDetector
-from clerk_app.gui.pages.intake import COL_DUE, COL_FORM, COL_STATE, IntakePage
+from clerk_app.gui.pages.intake import COL_DUE, COL_FORM, COL_NOTE, COL_STATE, IntakePage
 from clerk_app.gui.workstation import Workstation
 from clerk_app.services.auth import AuthService
 from clerk_app.services.demo import DEMO_USERS, ensure_demo
@@ -213,11 +213,15 @@ def test_correction_lists_everything_missing_and_prints_the_one_time_notice(
         state = page.materials_table.cellWidget(_row(page, name), COL_STATE)
         assert isinstance(state, QComboBox)
         state.setCurrentIndex(state.findData("missing"))
+    reason = page.materials_table.cellWidget(_row(page, "营业执照"), COL_NOTE)
+    assert isinstance(reason, QLineEdit)
+    commit(reason, "营业执照已过有效期")  # the reason told on the 一次性告知书
     page.request_correction()
     qtbot.waitUntil(lambda: page.last_result is not None, timeout=WAIT)
     result = page.last_result
     assert result is not None and result.status == "correction_requested"
     assert [m.name for m in result.missing] == ["营业执照", "经营场所平面布局图"]
+    assert result.missing[0].note == "营业执照已过有效期"
     assert [d.doc_type for d in result.documents] == ["one_time"]
     assert "营业执照" in page.result_label.text()
     _close_previews(page)

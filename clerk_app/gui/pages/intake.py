@@ -107,7 +107,7 @@ _FORMS = [
     (MaterialForm.ELECTRONIC, N_("电子件")),
 ]
 #: materials table columns
-COL_NAME, COL_REQUIRED, COL_STATE, COL_FORM, COL_COUNT, COL_DUE = range(6)
+COL_NAME, COL_REQUIRED, COL_STATE, COL_FORM, COL_COUNT, COL_DUE, COL_NOTE = range(7)
 
 #: form field of a problem → the widget attribute marked with it
 _FIELD_WIDGETS = {
@@ -357,9 +357,17 @@ class IntakePage(Page):
     def _materials_box(self) -> QGroupBox:
         box = QGroupBox(_("申请材料（所选事项合并，不重复）"))
         layout = QHBoxLayout(box)
-        self.materials_table = QTableWidget(0, 6)
+        self.materials_table = QTableWidget(0, 7)
         self.materials_table.setHorizontalHeaderLabels(
-            [_("材料"), _("必需"), _("状态"), _("原件/复印件"), _("份数"), _("容缺补交日期")]
+            [
+                _("材料"),
+                _("必需"),
+                _("状态"),
+                _("原件/复印件"),
+                _("份数"),
+                _("容缺补交日期"),
+                _("说明（补正原因）"),
+            ]
         )
         self.materials_table.verticalHeader().setVisible(False)
         self.materials_table.horizontalHeader().setStretchLastSection(True)
@@ -682,6 +690,9 @@ class IntakePage(Page):
             count.setValue(material.copies)
             due = QDateEdit(QDate.currentDate())
             due.setCalendarPopup(True)
+            note = QLineEdit()
+            note.setPlaceholderText(_("缺失或不合格的原因"))
+            note.textEdited.connect(self._changed)
             mark = previous.get(material.key)
             if mark is not None:
                 state.setCurrentIndex(max(0, state.findData(mark.state)))
@@ -690,6 +701,7 @@ class IntakePage(Page):
                 count.setValue(mark.count)
                 if mark.due is not None:
                     due.setDate(QDate(mark.due.year, mark.due.month, mark.due.day))
+                note.setText(mark.note)
             for signal in (
                 state.currentIndexChanged,
                 form.currentIndexChanged,
@@ -705,6 +717,7 @@ class IntakePage(Page):
             table.setCellWidget(row, COL_FORM, form)
             table.setCellWidget(row, COL_COUNT, count)
             table.setCellWidget(row, COL_DUE, due)
+            table.setCellWidget(row, COL_NOTE, note)
         table.resizeColumnToContents(COL_NAME)
 
     @staticmethod
@@ -769,6 +782,7 @@ class IntakePage(Page):
             if item is None or not isinstance(state, QComboBox) or not isinstance(count, QSpinBox):
                 continue
             assert isinstance(due, QDateEdit) and isinstance(form, QComboBox)
+            note = table.cellWidget(row, COL_NOTE)
             value = str(state.currentData())
             day = due.date()
             marks.append(
@@ -780,6 +794,7 @@ class IntakePage(Page):
                     due=dt.date(day.year(), day.month(), day.day())
                     if value == MaterialState.DEFERRED
                     else None,
+                    note=note.text() if isinstance(note, QLineEdit) else "",
                 )
             )
         return tuple(marks)
