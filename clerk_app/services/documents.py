@@ -73,6 +73,7 @@ from clerk_app.documents.dto import (
 )
 from clerk_app.documents.dto import Applicant as PrintedApplicant
 from clerk_app.documents.numbers import NumberingSettings, refill, remaining
+from clerk_app.documents.signing import load_signer
 from clerk_app.documents.templates import Templates, load_templates
 from clerk_app.documents.verification import Signer
 from clerk_app.domain.catalogue import MATERIAL_FORM_NAMES, Catalogue, MaterialForm
@@ -93,6 +94,9 @@ log = logging.getLogger("clerk.documents")
 
 CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
 NUMBERING_KEY = "documents.numbering"
+#: hall setting ``{"issuer_code": "<18-char credit code>"}``: notices are signed with that issuer's
+#: key from this machine's keyring (a verification QR beside the seal) when the key is there
+SIGNING_KEY = "documents.signing"
 #: document types numbered from blocks (the queue slip carries its ticket number instead)
 NUMBERED_TYPES: tuple[DocType, ...] = tuple(t for t in DocType if t is not DocType.QUEUE_SLIP)
 MAX_BLOCK = 10_000
@@ -248,6 +252,21 @@ def refill_due(
 # --- notices of a case -------------------------------------------------------------------------------
 
 
+def notice_signer(store: Store) -> Signer | None:
+    """The signer for notices: the hall's issuer code (setting ``documents.signing``) and its key in
+    this machine's keyring; None (notices without QR) when either is missing."""
+    with store.unit_of_work() as uow:
+        row = uow.session.scalar(select(Setting).where(Setting.key == SIGNING_KEY, ~Setting.deleted))
+        code = str(dict(row.value).get("issuer_code", "")).strip() if row is not None else ""
+    if not code:
+        return None
+    try:
+        return load_signer(code)
+    except Exception as exc:  # a broken keyring must not stop the window: notices go without QR
+        log.warning("signing key for %s not available: %s", code, type(exc).__name__)
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class NoticeExtras:
     """What a notice prints that the case rows do not hold (all optional)."""
@@ -333,6 +352,10 @@ class CaseDocuments:
 
     @classmethod
     def for_runtime(cls, runtime: Runtime, **options: Any) -> CaseDocuments:
+        """The desk of this workstation; notices are signed when the hall names an issuer whose key
+        this machine holds (:func:`notice_signer`), unless ``signer`` is given."""
+        if "signer" not in options:
+            options["signer"] = notice_signer(runtime.local)
         return cls(Archive(runtime.paths.data / "documents"), runtime.device_id, **options)
 
     @property

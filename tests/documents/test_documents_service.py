@@ -256,3 +256,18 @@ def test_the_coming_years_series_are_reserved_in_december(tmp_path: Path) -> Non
     )
     assert late.remaining == {"acceptance": 6} and late.next_year == {"acceptance": 6}
     assert remaining(local, "acceptance", 2027) == 6
+
+
+def test_notices_are_signed_when_the_hall_names_an_issuer_with_a_key_here(tmp_path: Path) -> None:
+    from clerk_app.documents.signing import create_signer
+    from clerk_app.services.documents import SIGNING_KEY, notice_signer
+
+    local = _store(tmp_path, "ws")
+    assert notice_signer(local) is None
+    with local.unit_of_work() as uow:
+        uow.session.add(Setting(key=SIGNING_KEY, value={"issuer_code": "11150100MB0000000X"}))
+        uow.commit()
+    assert notice_signer(local) is None  # no key on this machine yet
+    signer = create_signer("11150100MB0000000X")
+    found = notice_signer(local)
+    assert found is not None and found.key_id == signer.key_id
