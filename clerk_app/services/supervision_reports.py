@@ -24,10 +24,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -37,7 +38,7 @@ from clerk_app.security.roles import Permission
 from clerk_app.services.auth import UserSession
 from clerk_app.services.complaints import Category, Source, Status
 from clerk_app.services.errors import UserError
-from clerk_app.services.queue_stats import EventRow, GroupStats, QueueStats, summarise
+from clerk_app.services.queue_stats import EventRow, GroupStats, QueueStats, durations
 from clerk_app.services.ratings import CHINA, LEVELS, Level, china_date, load_settings
 from clerk_app.services.runtime import Runtime
 from clerk_app.services.xlsx import Cell, write_xlsx
@@ -358,21 +359,16 @@ class SupervisionReports:
                     )
                 }
                 events: list[EventRow] = []
+                plain = []
                 for t in tickets:
                     if t.id in special or t.recall_count:
                         special.add(t.id)
                         continue
+                    plain.append(t)
                     where = issued_at_window.get(t.id)
                     if where is not None or t.called_at is None:
                         window, clerk = where or (None, None)
                         events.append((t.id, "issue", _aware(t.issued_at), window, clerk, 0))
-                    for event, at in (
-                        ("call", t.called_at),
-                        ("start", t.started_at),
-                        ("finish", t.finished_at),
-                    ):
-                        if at is not None and (event != "finish" or t.state == "done"):
-                            events.append((t.id, event, _aware(at), t.window_number, t.clerk_id, 0))
                 if special:
                     ids = list(special)
                     for start in range(0, len(ids), 500):
@@ -389,20 +385,16 @@ class SupervisionReports:
                                 ).where(TicketEvent.ticket_id.in_(ids[start : start + 500]))
                             )
                         )
-                clerks = {e[4] for e in events if e[4] is not None}
+                clerks = {e[4] for e in events if e[4] is not None} | {
+                    t.clerk_id for t in plain if t.clerk_id
+                }
                 names = {
                     u.id: u.display_name
                     for u in session.scalars(select(User).where(User.id.in_(list(clerks))))
                 } if clerks else {}  # fmt: skip
         except OperationalError:
             return None
-        return summarise(
-            ((t.id, t.category, _aware(t.issued_at)) for t in tickets),
-            events,
-            period.first,
-            period.last,
-            names,
-        )
+        return _queue_summary(tickets, plain, events, period, names)
 
     def export_csv(self, who: UserSession, period: Period) -> bytes:
         """The report as CSV sections (UTF-8 with BOM so that Excel shows the Chinese text)."""
@@ -410,6 +402,103 @@ class SupervisionReports:
 
     def export_xlsx(self, who: UserSession, period: Period) -> bytes:
         return report_xlsx(self.report(who, period), self.queue_stats(who, period))
+
+
+class _Acc:
+    __slots__ = ("called", "no_shows", "services", "waits")
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+        self.services: list[float] = []
+        self.called: set[object] = set()
+        self.no_shows: set[object] = set()
+
+    def stats(self, key: str) -> GroupStats:
+        return GroupStats(
+            key, durations(self.waits), durations(self.services), len(self.called), len(self.no_shows)
+        )
+
+
+def _queue_summary(
+    tickets: Sequence[Any],
+    plain: Sequence[Any],
+    events: list[EventRow],
+    period: Period,
+    names: dict[Any, str],
+) -> QueueStats:
+    """``queue_stats.summarise`` of the whole history, where the plain tickets' call, start and
+    finish come straight from their rows instead of as history rows (the same arithmetic)."""
+    groups: dict[str, defaultdict[str, _Acc]] = {
+        g: defaultdict(_Acc) for g in ("category", "window", "clerk")
+    }
+    overall = _Acc()
+    per_hour: defaultdict[int, int] = defaultdict(int)
+    info = {t.id: (t.category, _aware(t.issued_at)) for t in tickets}
+    history: defaultdict[Any, list[EventRow]] = defaultdict(list)
+    for e in events:
+        history[e[0]].append(e)
+    for tid, rows in history.items():  # the same walk as summarise
+        category, issued = info.get(tid, ("?", None))
+        rows.sort(key=lambda r: (r[5], r[2]))
+        waiting_since: dt.datetime | None = issued
+        serving_since: dt.datetime | None = None
+        for _tid, event, at, window, clerk, _v in rows:
+            keys = {
+                "category": category,
+                "window": str(window) if window else "",
+                "clerk": (names.get(clerk) or str(clerk)) if clerk else "",
+            }
+            accs = [overall] + [groups[g][k] for g, k in keys.items() if k]
+            if event == "call" and waiting_since is not None:
+                for a in accs:
+                    a.waits.append((at - waiting_since).total_seconds())
+                    a.called.add(tid)
+                waiting_since = None
+            elif event == "start":
+                serving_since = at
+            elif event in ("finish", "transfer", "park", "no_show"):
+                if serving_since is not None and event != "no_show":
+                    for a in accs:
+                        a.services.append((at - serving_since).total_seconds())
+                serving_since = None
+                if event == "transfer":
+                    waiting_since = at
+                if event == "no_show":
+                    for a in accs:
+                        a.no_shows.add(tid)
+                if event == "finish":
+                    per_hour[at.astimezone(CHINA).hour] += 1
+            elif event == "call_back":
+                waiting_since = None
+    by_category, by_window, by_clerk = groups["category"], groups["window"], groups["clerk"]
+    for t in plain:  # issue → call → start → finish at one window
+        if t.called_at is None:
+            continue
+        accs = [overall, by_category[t.category]]
+        if t.window_number:
+            accs.append(by_window[str(t.window_number)])
+        if t.clerk_id:
+            accs.append(by_clerk[names.get(t.clerk_id) or str(t.clerk_id)])
+        wait = (_aware(t.called_at) - _aware(t.issued_at)).total_seconds()
+        for a in accs:
+            a.waits.append(wait)
+            a.called.add(t.id)
+        if t.finished_at is not None and t.state == "done":
+            if t.started_at is not None:
+                service = (_aware(t.finished_at) - _aware(t.started_at)).total_seconds()
+                for a in accs:
+                    a.services.append(service)
+            per_hour[_aware(t.finished_at).astimezone(CHINA).hour] += 1
+    return QueueStats(
+        period.first,
+        period.last,
+        len(info),
+        tuple(acc.stats(k) for k, acc in sorted(by_category.items())),
+        tuple(acc.stats(k) for k, acc in sorted(by_window.items(), key=lambda kv: int(kv[0]))),
+        tuple(acc.stats(k) for k, acc in sorted(by_clerk.items())),
+        overall.stats(""),
+        tuple(sorted(per_hour.items())),
+    )
 
 
 def _percent(value: float | None) -> str:
