@@ -48,7 +48,8 @@ PROGRESS_MIN_ENTRIES = 50
 
 StoreOpener = Callable[[], tuple[Store, Store]]
 
-#: threads still finishing after their controller was stopped (kept alive until they end)
+#: threads still busy when their controller was stopped (a connection attempt that has not timed
+#: out yet): kept referenced so that Qt never destroys a running thread
 _finishing: list[QThread] = []
 
 
@@ -183,9 +184,7 @@ class SyncController(QObject):
         self._thread.request_stop()
         if not self._thread.wait(wait_ms):
             log.warning("sync thread still busy after %d ms; it ends on its own", wait_ms)
-            self._thread.setParent(None)
-            _finishing.append(self._thread)
-            self._thread.finished.connect(lambda t=self._thread: _finishing.remove(t))
+            _finishing.append(self._thread)  # never destroyed while it runs (kept until exit)
 
     def _on_status(self, status: SyncStatus) -> None:
         if not self._started:
