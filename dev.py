@@ -33,8 +33,8 @@ def _fingerprint() -> str:
 
 
 def ensure_env() -> None:
-    if sys.version_info < (3, 11):
-        sys.exit("Python 3.11 or newer is needed (this is %s)" % sys.version.split()[0])
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script is what tells an older Python so
+        sys.exit(f"Python 3.11 or newer is needed (this is {sys.version.split()[0]})")
     if not PY.exists():
         print("creating virtual environment in .venv …", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
