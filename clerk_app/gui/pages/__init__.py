@@ -4,8 +4,8 @@ appears only for roles that hold its permission (the services check again)."""
 from __future__ import annotations
 
 from clerk_app.gui.pages.base import Page, PageContext
-from clerk_app.gui.pages.documents import DocumentsPage
 from clerk_app.gui.pages.cases import CasesPage
+from clerk_app.gui.pages.documents import DocumentsPage
 from clerk_app.gui.pages.home import HomePage
 from clerk_app.gui.pages.intake import IntakePage
 from clerk_app.gui.pages.supervision import ComplaintsPage, RatingsPage, RectificationsPage
@@ -18,15 +18,15 @@ PAGES: list[type[Page]] = [
     HomePage,
     QueuePanel,
     IntakePage,
-    DocumentsPage,
     CasesPage,
+    DocumentsPage,
+    RatingsPage,
+    SyncPage,
     MonitorPage,
     ComplaintsPage,
     RectificationsPage,
     ReportsPage,
     SystemPage,
-    RatingsPage,
-    SyncPage,
 ]
 
 __all__ = ["PAGES", "Page", "PageContext"]
