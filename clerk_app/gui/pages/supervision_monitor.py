@@ -11,7 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from PySide6.QtCharts import QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView, QPieSeries, QValueAxis
+from PySide6.QtCharts import (
+    QBarCategoryAxis,
+    QBarSet,
+    QChart,
+    QChartView,
+    QHorizontalBarSeries,
+    QPieSeries,
+    QValueAxis,
+)
 from PySide6.QtCore import QDate, QMarginsF, QPoint, Qt, QTimer
 from PySide6.QtGui import QColor, QHideEvent, QPageLayout, QPageSize, QPainter, QPdfWriter
 from PySide6.QtWidgets import (
@@ -427,12 +435,15 @@ class ReportsPage(Page):
     def _level_chart(self, report: SupervisionReport) -> None:
         self.level_chart.removeAllSeries()
         series = QPieSeries()
+        total = sum(count for _level, count in report.levels) or 1
         for level, count in report.levels:
             if count:
                 piece = series.append(f"{level.label} {count}", count)
                 piece.setColor(QColor(LEVEL_COLOURS[level]))
-                piece.setLabelVisible(True)
+                # thin slices are named in the legend only: their labels would overlap
+                piece.setLabelVisible(count / total >= 0.08)
         self.level_chart.addSeries(series)
+        self.level_chart.legend().setAlignment(Qt.AlignmentFlag.AlignRight)
 
     def _complaint_chart(self, report: SupervisionReport) -> None:
         chart = self.complaint_chart
@@ -444,23 +455,23 @@ class ReportsPage(Page):
         for category, count in report.complaints_by_category:
             bars.append(count)
             names.append(category.label)
-        series = QBarSeries()
+        series = QHorizontalBarSeries()  # horizontal: the Chinese category names are read in full
         series.append(bars)
         chart.addSeries(series)
-        x_axis = QBarCategoryAxis()
-        x_axis.append(names)
-        y_axis = QValueAxis()
-        y_axis.setLabelFormat("%d")
+        category_axis = QBarCategoryAxis()
+        category_axis.append(names)
+        value_axis = QValueAxis()
+        value_axis.setLabelFormat("%d")
         top = max([1, *(count for _c, count in report.complaints_by_category)])
-        y_axis.setRange(0, top)
+        value_axis.setRange(0, top)
         if top <= 10:
-            y_axis.setTickCount(top + 1)  # whole numbers only
+            value_axis.setTickCount(top + 1)  # whole numbers only
         else:
-            y_axis.applyNiceNumbers()
-        chart.addAxis(x_axis, Qt.AlignmentFlag.AlignBottom)
-        chart.addAxis(y_axis, Qt.AlignmentFlag.AlignLeft)
-        series.attachAxis(x_axis)
-        series.attachAxis(y_axis)
+            value_axis.applyNiceNumbers()
+        chart.addAxis(category_axis, Qt.AlignmentFlag.AlignLeft)
+        chart.addAxis(value_axis, Qt.AlignmentFlag.AlignBottom)
+        series.attachAxis(category_axis)
+        series.attachAxis(value_axis)
         chart.legend().setVisible(False)
 
     # ---- export ------------------------------------------------------------------------------
