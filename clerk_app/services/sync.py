@@ -155,6 +155,12 @@ def reapply_rejection(rt: Runtime, who: UserSession, rejection_id: uuid.UUID) ->
         rejections.reapply(rt.local, rejection_id, _actor(who))
     except rejections.RejectionNotFound as exc:
         raise UserError(_("这条记录已不存在")) from exc
+    except rejections.SetAside as exc:
+        raise UserError(
+            _(
+                "这条新记录的编号已被先同步的记录占用，重新提交仍会被拒绝。内容保留在此；如仍需要，请核对后重新录入。"
+            )
+        ) from exc
     except ValueError as exc:
         raise UserError(_("这条修改不能重新提交（已处理，或此类修改不允许）")) from exc
 

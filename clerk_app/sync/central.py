@@ -8,7 +8,10 @@ ledger) are answered from the ledger and change nothing; new entries are decided
 policy, written with a few set-based statements per table, logged, and recorded in the ledger with
 their result. If the database refuses a statement (a grant or row-level-security policy, a
 constraint), the batch is redone entry by entry under savepoints and the refused entry is recorded
-as rejected (reason ``denied``) instead of blocking the device's outbox forever.
+as rejected (reason ``denied``, or ``unique_conflict`` when a new row's unique key is already
+held by another row) instead of blocking the device's outbox forever. The rejection rows a batch
+writes are returned with the batch's rows, so that the workstation records them in the same local
+transaction as the acknowledgement.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Text, Uuid, any_, bindparam, cast, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from clerk_app.store.bulk import insert_rows
@@ -37,7 +40,7 @@ from clerk_app.store.uow import (
     record_change,
 )
 from clerk_app.sync.codec import known_table, synced_table, synced_tables, table_order
-from clerk_app.sync.policies import REASON_CONFLICT, REASON_DENIED, Decision, policy_for
+from clerk_app.sync.policies import REASON_CONFLICT, REASON_DENIED, REASON_UNIQUE, Decision, policy_for
 from clerk_app.sync.protocol import (
     RESULT_REJECTED,
     SCHEMA_VERSION,
@@ -173,10 +176,22 @@ def _apply_one_carefully(
         batch.load([entry])
         orig = exc.orig if isinstance(exc, DBAPIError) else exc
         detail = str(orig).splitlines()[0][:500] if str(orig) else type(orig).__name__
-        result = batch.reject(entry, REASON_DENIED, detail)
+        reason = REASON_UNIQUE if entry.op == "insert" and is_unique_violation(exc) else REASON_DENIED
+        result = batch.reject(entry, reason, detail)
         batch.write()
         rows.update(batch.final_rows())
         return result
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """The database refused a statement because a unique index already holds its key
+    (PostgreSQL SQLSTATE 23505, SQLite "UNIQUE constraint failed")."""
+    if not isinstance(exc, IntegrityError):
+        return False
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) == "23505" or getattr(orig, "pgcode", None) == "23505":
+        return True
+    return "UNIQUE constraint failed" in str(orig) or "duplicate key value" in str(orig)
 
 
 def _replays(session: Session, device_id: str, seqs: list[int]) -> dict[int, EntryResult]:
@@ -239,6 +254,8 @@ class _Batch:
         #: row id -> (the device's version, the central version) of its last processed entry
         self.chain: dict[uuid.UUID, tuple[int, int]] = {}
         self.touched: dict[Key, None] = {}
+        #: the rejection rows written, returned to the device with the batch's rows
+        self.recorded: dict[Key, dict[str, Any]] = {}
 
     def load(self, entries: Sequence[PushEntry]) -> None:
         keys = {(e.table_name, e.row_id) for e in entries}
@@ -370,6 +387,7 @@ class _Batch:
             "created_at": now,
         }
         self.rejections.append(row)
+        self.recorded[(SyncRejection.__tablename__, row["id"])] = jsonable(row)
         record_change(
             self.session,
             table_name=SyncRejection.__tablename__,
@@ -431,7 +449,9 @@ class _Batch:
         self.ledger.clear()
 
     def final_rows(self) -> dict[Key, dict[str, Any]]:
-        return {key: dict(self.state[key] or {}) for key in self.touched if self.state.get(key) is not None}
+        out = {key: dict(self.state[key] or {}) for key in self.touched if self.state.get(key) is not None}
+        out.update(self.recorded)
+        return out
 
 
 def _group(keys: Iterable[Key]) -> dict[str, list[uuid.UUID]]:

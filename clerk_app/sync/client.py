@@ -8,6 +8,12 @@
   ``capture=False`` (no outbox entries) and the cursor advances in the same local transaction. A
   row with local changes still waiting is left alone: its push brings back the central state. A
   cursor older than the retention window gets a full snapshot.
+- **Set aside.** A new row the central store refused (most often: its unique key — case number,
+  document number, the rated service — is already held by another workstation's row) cannot stay
+  in the local store, or the winning row could never be pulled. The acknowledgement removes it (and
+  local rows that depend on it) in the same local transaction, and records the central rejection,
+  which holds its content. A pulled row that still meets a local row of another id on a unique key
+  sets that local row aside the same way (reason ``unique_conflict``) instead of failing the page.
 
 Ordering and cursors use the central sequence only; the hybrid clock stamps are for display.
 """
@@ -20,20 +26,24 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy import Table, UniqueConstraint, and_, bindparam, delete, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clerk_app.store.engine import is_sqlite
-from clerk_app.store.models import OutboxEntry
+from clerk_app.store.ids import new_id
+from clerk_app.store.models import OutboxEntry, SyncRejection
 from clerk_app.store.state import get_state, put_state
-from clerk_app.store.uow import Store
+from clerk_app.store.uow import Store, jsonable
 from clerk_app.sync import central as central_side
 from clerk_app.sync import faults
-from clerk_app.sync.codec import known_table, synced_table, table_order
+from clerk_app.sync.codec import SyncedTable, known_table, synced_table, synced_tables, table_order
+from clerk_app.sync.policies import REASON_UNIQUE
 from clerk_app.sync.protocol import (
     CLOCK_SKEW_WARN_MS,
     RESULT_APPLIED,
     RESULT_DUPLICATE,
+    RESULT_REJECTED,
     SCHEMA_VERSION,
     Change,
     EntryResult,
@@ -141,10 +151,20 @@ def _defer_foreign_keys(session: Session) -> None:
         session.execute(text("PRAGMA defer_foreign_keys = ON"))
 
 
-def apply_rows(session: Session, rows: Iterable[tuple[str, dict[str, Any]]], *, force: bool = False) -> int:
+def apply_rows(
+    session: Session,
+    rows: Iterable[tuple[str, dict[str, Any]]],
+    *,
+    force: bool = False,
+    local: Store | None = None,
+) -> int:
     """Write central row states into the local store: a row is written when it is newer than the
     local one (or ``force``), never when local changes of it wait in the outbox. Returns the
-    number of rows written. The caller's unit of work must have ``capture=False``."""
+    number of rows written. The caller's unit of work must have ``capture=False``.
+
+    With ``local`` (the store ``session`` belongs to), a row that meets a local row of another id
+    on a unique key sets that local row aside (``set_aside``, reason ``unique_conflict``) and is
+    then written; without it the conflict is raised."""
     by_table: dict[str, dict[uuid.UUID, dict[str, Any]]] = {}
     for table_name, payload in rows:
         if not known_table(table_name):
@@ -175,20 +195,179 @@ def apply_rows(session: Session, rows: Iterable[tuple[str, dict[str, Any]]], *, 
                 inserts.append(info.decode(payload))
             elif force or int(payload["version"]) > local_versions[rid]:
                 updates.append(info.decode(payload))
-        for shape in _by_shape(inserts):
-            session.execute(insert(info.table), shape)
-        for shape in _by_shape(updates):
-            columns = [c for c in shape[0] if c != "id"]
-            stmt_u = (
-                update(info.table)
-                .where(info.table.c.id == bindparam("k_id"))
-                .values({c: bindparam(f"p_{c}") for c in columns})
-            )
-            session.connection().execute(
-                stmt_u, [{"k_id": r["id"], **{f"p_{c}": r[c] for c in columns}} for r in shape]
-            )
+        if local is None or not _unique_keys(info.table):
+            _write(session, info, inserts, updates)
+        else:
+            savepoint = session.begin_nested()
+            try:
+                _write(session, info, inserts, updates)
+                savepoint.commit()
+            except IntegrityError:
+                savepoint.rollback()
+                # one by one, updates first: an update that frees a key comes before the insert
+                # that takes it in the change log, but a page writes inserts first
+                for row in updates:
+                    _write_resolving(session, local, info, row, insert_row=False)
+                for row in inserts:
+                    _write_resolving(session, local, info, row, insert_row=True)
         written += len(inserts) + len(updates)
     return written
+
+
+def _write(
+    session: Session, info: SyncedTable, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]
+) -> None:
+    for shape in _by_shape(inserts):
+        session.execute(insert(info.table), shape)
+    for shape in _by_shape(updates):
+        columns = [c for c in shape[0] if c != "id"]
+        stmt_u = (
+            update(info.table)
+            .where(info.table.c.id == bindparam("k_id"))
+            .values({c: bindparam(f"p_{c}") for c in columns})
+        )
+        session.connection().execute(
+            stmt_u, [{"k_id": r["id"], **{f"p_{c}": r[c] for c in columns}} for r in shape]
+        )
+
+
+def _write_resolving(
+    session: Session, local: Store, info: SyncedTable, row: dict[str, Any], *, insert_row: bool
+) -> None:
+    """Write one pulled row; when a local row of another id holds one of its unique keys, set
+    that row aside and write again."""
+    for attempt in range(2):
+        savepoint = session.begin_nested()
+        try:
+            _write(session, info, [row] if insert_row else [], [] if insert_row else [row])
+            savepoint.commit()
+            return
+        except IntegrityError:
+            savepoint.rollback()
+            holders = _key_holders(session, info, row)
+            if attempt or not holders:
+                raise
+            set_aside(session, local, info.name, holders, winner=row, reason=REASON_UNIQUE)
+
+
+def _unique_keys(table: Table) -> list[tuple[str, ...]]:
+    keys: list[tuple[str, ...]] = []
+    for index in table.indexes:
+        if index.unique:
+            keys.append(tuple(str(c.name) for c in index.columns))
+    for constraint in table.constraints:
+        if isinstance(constraint, UniqueConstraint):
+            keys.append(tuple(str(c.name) for c in constraint.columns))
+    for column in table.columns:
+        if column.unique and not column.primary_key:
+            keys.append((str(column.name),))
+    return list(dict.fromkeys(k for k in keys if k and k != ("id",)))
+
+
+def _key_holders(session: Session, info: SyncedTable, row: dict[str, Any]) -> list[uuid.UUID]:
+    """Local rows of another id holding one of ``row``'s unique keys."""
+    found: dict[uuid.UUID, None] = {}
+    for key in _unique_keys(info.table):
+        if any(row.get(c) is None for c in key):
+            continue  # a key with a NULL in it collides with nothing
+        condition = and_(*(info.table.c[c] == row[c] for c in key), info.table.c.id != row["id"])
+        found.update(dict.fromkeys(session.scalars(select(info.table.c.id).where(condition))))
+    return list(found)
+
+
+def _dependents(session: Session, table: Table, ids: list[uuid.UUID]) -> list[tuple[str, list[uuid.UUID]]]:
+    """Local synced rows referring to ``ids`` of ``table`` (and rows referring to those)."""
+    out: list[tuple[str, list[uuid.UUID]]] = []
+    for other in synced_tables():
+        for fk in other.table.foreign_keys:
+            if fk.column.table is not table or other.table is table:
+                continue
+            refs = list(session.scalars(select(other.table.c.id).where(fk.parent.in_(ids))))
+            if refs:
+                out.extend(_dependents(session, other.table, refs))
+                out.append((other.name, refs))
+    return out
+
+
+def set_aside(
+    session: Session,
+    local: Store,
+    table_name: str,
+    ids: list[uuid.UUID],
+    *,
+    winner: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> None:
+    """Remove local rows that cannot stay (and local rows depending on them), without outbox
+    entries. With ``reason``, each row's content is first kept in a local rejection record
+    (``sync_rejections``), so that the clerk sees it on the Sync page; without, the central
+    rejection of its push holds it. Outbox entries of these rows stay: their push brings the
+    central store's answer (and, for a new row, its rejection with the content)."""
+    info = synced_table(table_name)
+    if reason is not None:
+        shown = {str(k): v for k, v in jsonable(winner or {}).items()}
+        keys = [c for key in _unique_keys(info.table) for c in key]
+        for row in session.execute(select(info.table).where(info.table.c.id.in_(ids))):
+            payload = info.encode(row)
+            _record_rejection(
+                session,
+                local,
+                table_name,
+                row.id,
+                reason,
+                payload,
+                {k: shown.get(k) for k in keys if k in shown},
+                "",
+            )
+    targets = [*_dependents(session, info.table, ids), (table_name, ids)]
+    for other, refs in targets[:-1]:
+        dependent = synced_table(other)
+        for row in session.execute(select(dependent.table).where(dependent.table.c.id.in_(refs))):
+            if reason is not None:
+                content = dependent.encode(row)
+                parent = f"{table_name}/{ids[0]}"
+                _record_rejection(session, local, other, row.id, reason, content, {}, parent)
+    for other, refs in targets:
+        table = synced_table(other).table
+        session.execute(delete(table).where(table.c.id.in_(refs)))
+
+
+def _record_rejection(
+    session: Session,
+    local: Store,
+    table_name: str,
+    row_id: uuid.UUID,
+    reason: str,
+    content: dict[str, Any],
+    central_values: dict[str, Any],
+    detail: str,
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    session.execute(
+        insert(SyncRejection.__table__),  # type: ignore[arg-type]
+        [
+            {
+                "id": new_id(),
+                "origin": local.device_id,
+                "version": 1,
+                "hlc": str(local.clock.now()),
+                "deleted": False,
+                "device_id": local.device_id,
+                "entry_seq": 0,
+                "table_name": table_name,
+                "row_id": row_id,
+                "reason": reason,
+                "fields": list(content),
+                "rejected_values": content,
+                "central_values": central_values,
+                "detail": detail,
+                "status": "open",
+                "resolved_by": "",
+                "resolved_at": None,
+                "created_at": now,
+            }
+        ],
+    )
 
 
 def _by_shape(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -256,16 +435,50 @@ def _needs_reset(entries: list[PushEntry], result: PushResult) -> set[uuid.UUID]
     }
 
 
+def _losing_inserts(entries: list[PushEntry], result: PushResult) -> dict[str, list[uuid.UUID]]:
+    """New rows the central store refused and does not hold (by table): they are set aside."""
+    out: dict[str, dict[uuid.UUID, None]] = {}
+    for entry, outcome in zip(entries, result.results, strict=True):
+        if (
+            entry.op == "insert"
+            and outcome.result == RESULT_REJECTED
+            and outcome.reason != "unknown_table"
+            and known_table(entry.table_name)
+            and (entry.table_name, entry.row_id) not in result.rows
+        ):
+            out.setdefault(entry.table_name, {})[entry.row_id] = None
+    return {table: list(ids) for table, ids in out.items()}
+
+
 def _acknowledge(local: Store, entries: list[PushEntry], result: PushResult) -> None:
     seqs = [e.seq for e in entries]
     reset = _needs_reset(entries, result)
     rows = {key: payload for key, payload in result.rows.items() if key[1] in reset}
+    recorded = {key: p for key, p in result.rows.items() if key[0] == SyncRejection.__tablename__}
+    losing = _losing_inserts(entries, result)
     with local.unit_of_work(capture=False) as uow:
         session = uow.session
         _defer_foreign_keys(session)
         # the batch is the first entries of the outbox in seq order: exactly those in its range
         session.execute(delete(OutboxEntry).where(OutboxEntry.seq >= min(seqs), OutboxEntry.seq <= max(seqs)))
-        apply_rows(session, ((table, payload) for (table, _rid), payload in rows.items()), force=True)
+        answered = {uuid.UUID(str(p["row_id"])) for p in recorded.values()}
+        for table_name, ids in losing.items():
+            # a local record made when a pull met this row first: the central one replaces it
+            replaced = [rid for rid in ids if rid in answered]
+            if replaced:
+                session.execute(
+                    delete(SyncRejection).where(
+                        SyncRejection.origin == local.device_id,
+                        SyncRejection.entry_seq == 0,
+                        SyncRejection.table_name == table_name,
+                        SyncRejection.row_id.in_(replaced),
+                    )
+                )
+            set_aside(session, local, table_name, ids)
+        apply_rows(session, ((table, payload) for (table, _rid), payload in recorded.items()))
+        apply_rows(
+            session, ((table, payload) for (table, _rid), payload in rows.items()), force=True, local=local
+        )
         last = max(seqs)
         put_state(session, PUSH_KEY, {"seq": last, "at": dt.datetime.now(dt.UTC).isoformat()})
         uow.commit()
@@ -343,9 +556,9 @@ def _apply_page(local: Store, old: int, changes: Iterable[Change], new: int) -> 
     with local.unit_of_work(capture=False) as uow:
         session = uow.session
         _defer_foreign_keys(session)
-        count = apply_rows(session, items[:half])
+        count = apply_rows(session, items[:half], local=local)
         faults.point("pull.mid_page")
-        count += apply_rows(session, items[half:])
+        count += apply_rows(session, items[half:], local=local)
         _set_cursor(session, old, new)
         uow.commit()
     return count
@@ -357,7 +570,7 @@ def _apply_snapshot(local: Store, central: Store, old: int) -> int:
         session = uow.session
         _defer_foreign_keys(session)
         items = [(table, payload) for table, rows in snap.rows.items() for payload in rows]
-        count = apply_rows(session, items)
+        count = apply_rows(session, items, local=local)
         _set_cursor(session, old, max(old, snap.high_water))
         uow.commit()
     return count

@@ -37,6 +37,8 @@ REASON_INSERT_ONLY = "insert_only"
 REASON_MISSING_ROW = "missing_row"
 REASON_DENIED = "denied"
 REASON_CHECK = "check_failed"
+#: a new row whose unique key (case number, document number, the rated service…) another row holds
+REASON_UNIQUE = "unique_conflict"
 
 #: read the central state of a row: (table name, id) -> payload or None
 RowReader = Callable[[str, uuid.UUID], dict[str, Any] | None]

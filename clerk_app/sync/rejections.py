@@ -3,7 +3,9 @@
 A rejection is written centrally while a push is applied and reaches every workstation by pull
 (``sync_rejections`` is a synced table). On the Sync page the clerk or supervisor sees it and
 either dismisses it or re-applies the losing values as a new edit on top of the current row (which
-then goes up like any other change); both are audited and travel back to the central store.
+then goes up like any other change); both are audited and travel back to the central store. A new
+record set aside for a unique key held by another record (``unique_conflict``) cannot be re-applied
+(``SetAside``): its content stays in the rejection, and the clerk enters it again if still needed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ REASONS = {
     "denied": N_("中心库拒绝了此修改（权限或约束）"),
     "check_failed": N_("状态变更不符合办件流程规则"),
     "unknown_table": N_("中心库不认识此数据表，请升级中心库"),
+    "unique_conflict": N_(
+        "编号与其他工作站先同步的记录重复（如同一办件被重复评价），中心库保留了先到的记录，本条已搁置"
+    ),
 }
 
 #: reasons whose losing values can be written again as a new edit
@@ -36,6 +41,11 @@ REAPPLICABLE = ("conflict", "denied")
 
 class RejectionNotFound(LookupError):
     pass
+
+
+class SetAside(ValueError):
+    """A new record set aside because its unique key is held by another record: writing it again
+    would be refused the same way. Its content stays in the rejection."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +117,15 @@ def reapply(store: Store, rejection_id: uuid.UUID, actor_name: str) -> None:
         row = session.get(SyncRejection, rejection_id)
         if row is None:
             raise RejectionNotFound(str(rejection_id))
+        if row.status == "open" and row.reason == "unique_conflict":
+            raise SetAside(f"{row.table_name}/{row.row_id}")
         if row.status != "open" or not known_table(row.table_name) or row.reason not in REAPPLICABLE:
             raise ValueError(f"rejection {rejection_id} cannot be re-applied")
         info = synced_table(row.table_name)
         target = session.get(info.model, row.row_id)
         if target is None:
+            if row.reason == "denied" and "id" in row.rejected_values:
+                raise SetAside(f"{row.table_name}/{row.row_id}")  # a new record the central store refused
             raise RejectionNotFound(f"{row.table_name}/{row.row_id}")
         values = info.decode({k: v for k, v in row.rejected_values.items() if k in info.columns})
         for key, column in info.columns.items():
