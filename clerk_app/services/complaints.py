@@ -214,6 +214,22 @@ class LedgerQuery:
     open_only: bool = False
 
 
+def registered_case(**fields: Any) -> ComplaintCase:
+    """A new complaint case as it stands when registered (simple, not yet handed over, resolved,
+    answered or closed); ``fields`` give the rest (number, source, request, registered_at …)."""
+    return ComplaintCase(
+        complexity=Complexity.SIMPLE.value,
+        status=Status.REGISTERED.value,
+        handover_department="",
+        resolution="",
+        feedback="",
+        negative_reason="",
+        reported=False,
+        closed_by="",
+        **fields,
+    )
+
+
 class ComplaintService:
     def __init__(
         self,
@@ -242,7 +258,7 @@ class ComplaintService:
         now = self._clock()
         with self._rt.local.unit_of_work() as uow:
             session = uow.session
-            row = ComplaintCase(
+            row = registered_case(
                 number=self._number(now),
                 source=source.value,
                 hotline_ref=entry.hotline_ref.strip(),
@@ -255,16 +271,8 @@ class ComplaintService:
                 case_ref=entry.case_ref.strip(),
                 rating_id=entry.rating_id,
                 category=Category(entry.category).value,
-                complexity=Complexity.SIMPLE.value,
-                status=Status.REGISTERED.value,
                 registered_at=now,
                 registered_by=who.display_name,
-                handover_department="",
-                resolution="",
-                feedback="",
-                negative_reason="",
-                reported=False,
-                closed_by="",
             )
             session.add(row)
             session.flush()

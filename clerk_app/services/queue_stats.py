@@ -16,8 +16,9 @@ import datetime as dt
 import math
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -84,16 +85,44 @@ def durations(seconds: Sequence[float]) -> Durations:
     return Durations(len(seconds), td(median(seconds)), td(percentile(seconds, 0.9)))
 
 
-class _Acc:
+class Acc:
+    """What one group (or the whole hall) accumulates: waits, service times, called, no-shows."""
+
+    __slots__ = ("called", "no_shows", "services", "waits")
+
     def __init__(self) -> None:
         self.waits: list[float] = []
         self.services: list[float] = []
-        self.called: set[uuid.UUID] = set()
-        self.no_shows: set[uuid.UUID] = set()
+        self.called: set[object] = set()
+        self.no_shows: set[object] = set()
 
     def stats(self, key: str) -> GroupStats:
         return GroupStats(
             key, durations(self.waits), durations(self.services), len(self.called), len(self.no_shows)
+        )
+
+
+class Tally:
+    """The accumulators of one statistics run: per category, window and clerk, overall, and the
+    tickets finished per hour of the hall's day."""
+
+    def __init__(self) -> None:
+        self.by_category: defaultdict[str, Acc] = defaultdict(Acc)
+        self.by_window: defaultdict[str, Acc] = defaultdict(Acc)
+        self.by_clerk: defaultdict[str, Acc] = defaultdict(Acc)
+        self.overall = Acc()
+        self.per_hour: defaultdict[int, int] = defaultdict(int)
+
+    def result(self, day_from: dt.date, day_to: dt.date, tickets: int) -> QueueStats:
+        return QueueStats(
+            day_from,
+            day_to,
+            tickets,
+            tuple(acc.stats(k) for k, acc in sorted(self.by_category.items())),
+            tuple(acc.stats(k) for k, acc in sorted(self.by_window.items(), key=lambda kv: int(kv[0]))),
+            tuple(acc.stats(k) for k, acc in sorted(self.by_clerk.items())),
+            self.overall.stats(""),
+            tuple(sorted(self.per_hour.items())),
         )
 
 
@@ -137,34 +166,31 @@ def _clerk_names(session: object, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
 EventRow = tuple[uuid.UUID, str, dt.datetime, int | None, uuid.UUID | None, int]
 
 
-def summarise(
-    tickets: Iterable[tuple[uuid.UUID, str, dt.datetime]],
+def walk_history(
+    tally: Tally,
+    info: Mapping[Any, tuple[str, dt.datetime | None]],
     events: Iterable[EventRow],
-    day_from: dt.date,
-    day_to: dt.date,
-    clerk_names: dict[uuid.UUID, str] | None = None,
-) -> QueueStats:
-    """The statistics of ``tickets`` from their ``events`` (pure: testable without a store)."""
-    names = clerk_names or {}
-    info = {tid: (cat, issued) for tid, cat, issued in tickets}
-    history: dict[uuid.UUID, list[EventRow]] = defaultdict(list)
+    names: Mapping[Any, str],
+) -> None:
+    """Add each ticket's history (``events``, in any order) to ``tally``: waits from issue (or a
+    transfer) to the call, service times from start to the finish/transfer/park, no-shows, and
+    finishes per hour. ``info`` maps a ticket id to its category and issue time."""
+    groups = {"category": tally.by_category, "window": tally.by_window, "clerk": tally.by_clerk}
+    history: defaultdict[Any, list[EventRow]] = defaultdict(list)
     for e in events:
         history[e[0]].append(e)
-    groups: dict[str, dict[str, _Acc]] = {"category": defaultdict(_Acc), "window": defaultdict(_Acc),
-                                          "clerk": defaultdict(_Acc)}  # fmt: skip
-    overall = _Acc()
-    per_hour: dict[int, int] = defaultdict(int)
     for tid, rows in history.items():
         category, issued = info.get(tid, ("?", None))
         rows.sort(key=lambda r: (r[5], r[2]))
-        waiting_since, serving_since = issued, None
+        waiting_since: dt.datetime | None = issued
+        serving_since: dt.datetime | None = None
         for _tid, event, at, window, clerk, _v in rows:
             keys = {
                 "category": category,
                 "window": str(window) if window else "",
                 "clerk": (names.get(clerk) or str(clerk)) if clerk else "",
             }
-            accs = [overall] + [groups[g][k] for g, k in keys.items() if k]
+            accs = [tally.overall] + [groups[g][k] for g, k in keys.items() if k]
             if event == "call" and waiting_since is not None:
                 for a in accs:
                     a.waits.append((at - waiting_since).total_seconds())
@@ -183,19 +209,23 @@ def summarise(
                     for a in accs:
                         a.no_shows.add(tid)
                 if event == "finish":
-                    per_hour[at.astimezone(CHINA).hour] += 1
+                    tally.per_hour[at.astimezone(CHINA).hour] += 1
             elif event == "call_back":
                 waiting_since = None
-    return QueueStats(
-        day_from,
-        day_to,
-        len(info),
-        tuple(acc.stats(k) for k, acc in sorted(groups["category"].items())),
-        tuple(acc.stats(k) for k, acc in sorted(groups["window"].items(), key=lambda kv: int(kv[0]))),
-        tuple(acc.stats(k) for k, acc in sorted(groups["clerk"].items())),
-        overall.stats(""),
-        tuple(sorted(per_hour.items())),
-    )
+
+
+def summarise(
+    tickets: Iterable[tuple[uuid.UUID, str, dt.datetime]],
+    events: Iterable[EventRow],
+    day_from: dt.date,
+    day_to: dt.date,
+    clerk_names: dict[uuid.UUID, str] | None = None,
+) -> QueueStats:
+    """The statistics of ``tickets`` from their ``events`` (pure: testable without a store)."""
+    info: dict[Any, tuple[str, dt.datetime | None]] = {tid: (cat, issued) for tid, cat, issued in tickets}
+    tally = Tally()
+    walk_history(tally, info, events, clerk_names or {})
+    return tally.result(day_from, day_to, len(info))
 
 
 def today(now: dt.datetime) -> dt.date:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from clerk_app.domain.workdays import WorkCalendar
 from clerk_app.security.roles import Role
-from clerk_app.services.complaints import Category, Complexity, Source, Status
+from clerk_app.services.complaints import Category, Complexity, Source, Status, registered_case
 from clerk_app.services.ratings import (
     CHINA,
     CLOSED,
@@ -36,7 +36,6 @@ from clerk_app.services.ratings import (
 from clerk_app.store.base import utcnow
 from clerk_app.store.models import User
 from clerk_app.store.models.supervision import (
-    ComplaintCase,
     ComplaintEvent,
     Rating,
     Rectification,
@@ -248,7 +247,7 @@ def _complaint(
     request, category = rng.choice(REQUESTS)
     registered = _moment(day, rng)
     source = rng.choice([Source.WINDOW, Source.WINDOW, Source.PAD, Source.HOTLINE])
-    row = ComplaintCase(
+    row = registered_case(
         number=f"BC{day:%Y%m%d}-{rng.getrandbits(32):08X}",
         source=source.value,
         hotline_ref=f"12345-{day:%Y%m%d}-{rng.randint(1, 999):04d}" if source is Source.HOTLINE else "",
@@ -258,16 +257,8 @@ def _complaint(
         window_number=rng.randint(1, windows),
         department=rng.choice(DEPARTMENTS),
         category=category.value,
-        complexity=Complexity.SIMPLE.value,
-        status=Status.REGISTERED.value,
         registered_at=registered,
         registered_by=supervisor.display_name,
-        handover_department="",
-        resolution="",
-        feedback="",
-        negative_reason="",
-        reported=False,
-        closed_by="",
     )
     session.add(row)
     session.flush()
@@ -323,7 +314,7 @@ def _open_complaints(session: Session, rng: random.Random, now: dt.datetime, sup
     """Two cases registered a little while ago and not yet acted on: their timers run."""
     for minutes, (request, category) in ((8, REQUESTS[1]), (27, REQUESTS[4])):
         registered = now - dt.timedelta(minutes=minutes)
-        row = ComplaintCase(
+        row = registered_case(
             number=f"BC{china_date(registered):%Y%m%d}-{rng.getrandbits(32):08X}",
             source=Source.WINDOW.value,
             hotline_ref="",
@@ -333,16 +324,8 @@ def _open_complaints(session: Session, rng: random.Random, now: dt.datetime, sup
             window_number=rng.randint(1, 24),
             department="",
             category=category.value,
-            complexity=Complexity.SIMPLE.value,
-            status=Status.REGISTERED.value,
             registered_at=registered,
             registered_by=supervisor.display_name,
-            handover_department="",
-            resolution="",
-            feedback="",
-            negative_reason="",
-            reported=False,
-            closed_by="",
         )
         session.add(row)
         session.flush()

@@ -24,7 +24,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -38,7 +38,7 @@ from clerk_app.security.roles import Permission
 from clerk_app.services.auth import UserSession
 from clerk_app.services.complaints import Category, Source, Status
 from clerk_app.services.errors import UserError
-from clerk_app.services.queue_stats import EventRow, GroupStats, QueueStats, durations
+from clerk_app.services.queue_stats import EventRow, GroupStats, QueueStats, Tally, walk_history
 from clerk_app.services.ratings import CHINA, LEVELS, Level, china_date, load_settings
 from clerk_app.services.runtime import Runtime
 from clerk_app.services.xlsx import Cell, write_xlsx
@@ -404,21 +404,6 @@ class SupervisionReports:
         return report_xlsx(self.report(who, period), self.queue_stats(who, period))
 
 
-class _Acc:
-    __slots__ = ("called", "no_shows", "services", "waits")
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-        self.services: list[float] = []
-        self.called: set[object] = set()
-        self.no_shows: set[object] = set()
-
-    def stats(self, key: str) -> GroupStats:
-        return GroupStats(
-            key, durations(self.waits), durations(self.services), len(self.called), len(self.no_shows)
-        )
-
-
 def _queue_summary(
     tickets: Sequence[Any],
     plain: Sequence[Any],
@@ -428,57 +413,17 @@ def _queue_summary(
 ) -> QueueStats:
     """``queue_stats.summarise`` of the whole history, where the plain tickets' call, start and
     finish come straight from their rows instead of as history rows (the same arithmetic)."""
-    groups: dict[str, defaultdict[str, _Acc]] = {
-        g: defaultdict(_Acc) for g in ("category", "window", "clerk")
-    }
-    overall = _Acc()
-    per_hour: defaultdict[int, int] = defaultdict(int)
+    tally = Tally()
     info = {t.id: (t.category, _aware(t.issued_at)) for t in tickets}
-    history: defaultdict[Any, list[EventRow]] = defaultdict(list)
-    for e in events:
-        history[e[0]].append(e)
-    for tid, rows in history.items():  # the same walk as summarise
-        category, issued = info.get(tid, ("?", None))
-        rows.sort(key=lambda r: (r[5], r[2]))
-        waiting_since: dt.datetime | None = issued
-        serving_since: dt.datetime | None = None
-        for _tid, event, at, window, clerk, _v in rows:
-            keys = {
-                "category": category,
-                "window": str(window) if window else "",
-                "clerk": (names.get(clerk) or str(clerk)) if clerk else "",
-            }
-            accs = [overall] + [groups[g][k] for g, k in keys.items() if k]
-            if event == "call" and waiting_since is not None:
-                for a in accs:
-                    a.waits.append((at - waiting_since).total_seconds())
-                    a.called.add(tid)
-                waiting_since = None
-            elif event == "start":
-                serving_since = at
-            elif event in ("finish", "transfer", "park", "no_show"):
-                if serving_since is not None and event != "no_show":
-                    for a in accs:
-                        a.services.append((at - serving_since).total_seconds())
-                serving_since = None
-                if event == "transfer":
-                    waiting_since = at
-                if event == "no_show":
-                    for a in accs:
-                        a.no_shows.add(tid)
-                if event == "finish":
-                    per_hour[at.astimezone(CHINA).hour] += 1
-            elif event == "call_back":
-                waiting_since = None
-    by_category, by_window, by_clerk = groups["category"], groups["window"], groups["clerk"]
+    walk_history(tally, info, events, names)
     for t in plain:  # issue → call → start → finish at one window
         if t.called_at is None:
             continue
-        accs = [overall, by_category[t.category]]
+        accs = [tally.overall, tally.by_category[t.category]]
         if t.window_number:
-            accs.append(by_window[str(t.window_number)])
+            accs.append(tally.by_window[str(t.window_number)])
         if t.clerk_id:
-            accs.append(by_clerk[names.get(t.clerk_id) or str(t.clerk_id)])
+            accs.append(tally.by_clerk[names.get(t.clerk_id) or str(t.clerk_id)])
         wait = (_aware(t.called_at) - _aware(t.issued_at)).total_seconds()
         for a in accs:
             a.waits.append(wait)
@@ -488,17 +433,8 @@ def _queue_summary(
                 service = (_aware(t.finished_at) - _aware(t.started_at)).total_seconds()
                 for a in accs:
                     a.services.append(service)
-            per_hour[_aware(t.finished_at).astimezone(CHINA).hour] += 1
-    return QueueStats(
-        period.first,
-        period.last,
-        len(info),
-        tuple(acc.stats(k) for k, acc in sorted(by_category.items())),
-        tuple(acc.stats(k) for k, acc in sorted(by_window.items(), key=lambda kv: int(kv[0]))),
-        tuple(acc.stats(k) for k, acc in sorted(by_clerk.items())),
-        overall.stats(""),
-        tuple(sorted(per_hour.items())),
-    )
+            tally.per_hour[_aware(t.finished_at).astimezone(CHINA).hour] += 1
+    return tally.result(period.first, period.last, len(info))
 
 
 def _percent(value: float | None) -> str:
