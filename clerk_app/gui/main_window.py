@@ -6,8 +6,6 @@ signed in, the window, the local store, the central store's reachability and the
 
 from __future__ import annotations
 
-import datetime as dt
-
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -22,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from clerk_app.domain.halltime import hall_now
 from clerk_app.gui.lock import IdleWatcher, LockDialog
 from clerk_app.gui.pages import PAGES, Page, PageContext
 from clerk_app.gui.pages.home import SHORTCUTS
@@ -139,7 +138,7 @@ class MainWindow(QMainWindow):
         self.sync.start()
 
     def _tick(self) -> None:
-        self.clock_label.setText(dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S"))
+        self.clock_label.setText(hall_now().strftime("%Y-%m-%d %H:%M:%S"))
 
     # --- keyboard, lock -----------------------------------------------------------------------
     def _build_actions(self) -> None:

@@ -23,6 +23,7 @@ from dataclasses import replace
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar
 
+from clerk_app.domain.halltime import HALL_TZ, hall_now
 from clerk_app.i18n import _
 from clerk_app.services.runtime import Runtime
 from clerk_app.services.sync import open_sync_stores
@@ -197,8 +198,8 @@ class SyncController(QObject):
 
 
 def _when(moment: dt.datetime) -> str:
-    local = moment.astimezone()
-    if local.date() == dt.date.today():
+    local = moment.astimezone(HALL_TZ)
+    if local.date() == hall_now().date():
         return local.strftime("%H:%M:%S")
     return local.strftime("%m-%d %H:%M")
 

@@ -61,6 +61,7 @@ from clerk_app.domain.deadlines import (
     compute_deadline,
     deadline_status,
 )
+from clerk_app.domain.halltime import HALL_TZ
 from clerk_app.domain.workdays import WorkCalendar
 from clerk_app.i18n import N_, _
 from clerk_app.security.roles import Permission, Role
@@ -72,7 +73,7 @@ from clerk_app.store.models.cases import Applicant, Case, CaseEventRecord, CaseM
 from clerk_app.store.uow import Store
 
 #: the hall's time zone (China Standard Time): service days, deadlines
-CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
+CHINA = HALL_TZ
 ORGANISATION_ID_TYPE = "001"
 MAX_PAGE_SIZE = 200
 COUNT_CAP = 10_000  # "10000+" beyond this: counting a million matches is not worth the wait

@@ -78,6 +78,7 @@ from clerk_app.documents.templates import Templates, load_templates
 from clerk_app.documents.verification import Signer
 from clerk_app.domain.catalogue import MATERIAL_FORM_NAMES, Catalogue, MaterialForm
 from clerk_app.domain.catalogue_io import load_demo_catalogue
+from clerk_app.domain.halltime import HALL_TZ
 from clerk_app.domain.identifiers import _DOC_LABELS, DocumentType
 from clerk_app.domain.numbering import BlocksExhausted
 from clerk_app.domain.workdays import WorkCalendar
@@ -92,7 +93,7 @@ from clerk_app.store.uow import Store, UnitOfWork
 
 log = logging.getLogger("clerk.documents")
 
-CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
+CHINA = HALL_TZ
 NUMBERING_KEY = "documents.numbering"
 #: hall setting ``{"issuer_code": "<18-char credit code>"}``: notices are signed with that issuer's
 #: key from this machine's keyring (a verification QR beside the seal) when the key is there

@@ -62,6 +62,7 @@ from clerk_app.domain.catalogue import (
 )
 from clerk_app.domain.catalogue_io import load_demo_catalogue
 from clerk_app.domain.deadlines import OfficeHours, compute_deadline
+from clerk_app.domain.halltime import HALL_TZ
 from clerk_app.domain.identifiers import (
     DocumentType,
     IdentifierError,
@@ -88,7 +89,7 @@ from clerk_app.store.models.cases import (
 from clerk_app.store.uow import Store
 
 #: the hall's time zone (China Standard Time, no daylight saving): service days and promises
-CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
+CHINA = HALL_TZ
 ORGANISATION_ID_TYPE = "001"  # holder code type of a unified social credit code
 MAX_DRAFT_CHARS = 2_000_000
 MAX_MATTERS = 30

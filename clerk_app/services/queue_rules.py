@@ -13,9 +13,10 @@ from typing import Any, ClassVar
 from clerk_app.domain import queue_order as qo
 from clerk_app.domain import ticket_states as ts
 from clerk_app.domain.case_states import Verdict
+from clerk_app.domain.halltime import HALL_TZ
 
 #: China keeps one offset all year (no daylight saving): the service day is its calendar day
-CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
+CHINA = HALL_TZ
 #: states from which "call next" may claim a ticket (parked tickets come back by call_back only)
 WAITING_STATES = ("issued", "transferred")
 

@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from clerk_app.domain.halltime import HALL_TZ
 from clerk_app.domain.workdays import WorkCalendar
 from clerk_app.i18n import N_, _
 from clerk_app.security.roles import Permission, Role
@@ -44,7 +45,7 @@ from clerk_app.store.models import Setting, User
 from clerk_app.store.models.supervision import Rating, Rectification, RectificationEvent
 
 #: the hall's civil time: dates (due dates, "today") are China Standard Time dates
-CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
+CHINA = HALL_TZ
 SETTINGS_KEY = "supervision"
 
 

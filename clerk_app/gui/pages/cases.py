@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from clerk_app.domain.case_states import CaseState
 from clerk_app.domain.deadlines import DeadlineStatus
+from clerk_app.domain.halltime import HALL_TZ
 from clerk_app.gui.pages.base import Page, PageContext
 from clerk_app.i18n import N_, _
 from clerk_app.security.roles import Permission
@@ -56,7 +57,7 @@ from clerk_app.services.cases import (
 )
 
 PAGE_SIZE = 50
-CHINA = dt.timezone(dt.timedelta(hours=8))
+CHINA = HALL_TZ
 
 #: deadline status → (text colour, background) of its cell
 DEADLINE_COLOURS = {

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QTableWidget, QTableWidgetItem, QWidget
 
+from clerk_app.domain.halltime import hall_now
 from clerk_app.gui.pages.base import Page, PageContext
 from clerk_app.i18n import N_, _
 
@@ -38,7 +37,7 @@ class HomePage(Page):
     def __init__(self, ctx: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         who = ctx.session
-        today = dt.date.today()
+        today = hall_now().date()
         where = _("{n} 号窗口").format(n=who.window_number) if who.window_number else _("后台")
         greeting = QLabel(
             _("{name}，您好。今天是 {date} {weekday}，您在 {where} 工作。").format(
