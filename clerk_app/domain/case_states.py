@@ -32,7 +32,7 @@ class Role(StrEnum):
         return _(_ROLE_NAMES[self])
 
 
-_ROLE_NAMES = {Role.CLERK: N_("窗口人员"), Role.SUPERVISOR: N_("值班主任"), Role.ADMIN: N_("系统管理员")}
+_ROLE_NAMES = {Role.CLERK: N_("窗口人员"), Role.SUPERVISOR: N_("值班负责人"), Role.ADMIN: N_("系统管理员")}
 
 
 class ClockEffect(StrEnum):

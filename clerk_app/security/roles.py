@@ -5,20 +5,10 @@ from __future__ import annotations
 
 import enum
 
+from clerk_app.domain.case_states import Role  # one role type for the state machines and the services
 from clerk_app.i18n import N_, _
 
-
-class Role(enum.StrEnum):
-    CLERK = "clerk"
-    SUPERVISOR = "supervisor"
-    ADMIN = "admin"
-
-    @property
-    def label(self) -> str:
-        return _(_ROLE_LABELS[self])
-
-
-_ROLE_LABELS = {Role.CLERK: N_("窗口人员"), Role.SUPERVISOR: N_("值班负责人"), Role.ADMIN: N_("系统管理员")}
+__all__ = ["GRANTS", "Permission", "PermissionDenied", "Role", "allows", "require"]
 
 
 class Permission(enum.StrEnum):

@@ -135,7 +135,7 @@ def test_decisions_obey_the_state_machine_and_roles(world: World) -> None:
     _refused(
         world,
         lambda: world.cases.decide(world.clerk, case_id, "refuse", "材料不实", "《行政许可法》第三十八条"),
-        "只能由值班主任操作",
+        "只能由值班负责人操作",
     )
     _refused(world, lambda: world.cases.decide(world.supervisor, case_id, "refuse", "材料不实"), "法律依据")
     _refused(
@@ -161,7 +161,9 @@ def test_decisions_obey_the_state_machine_and_roles(world: World) -> None:
 def test_approval_on_tolerance_then_materials_confirmed(world: World) -> None:
     case_id = world.accepted(deferred=True).case_id
     world.cases.start_review(world.clerk, case_id)
-    _refused(world, lambda: world.cases.decide(world.clerk, case_id, "approve_tolerance", "容缺"), "值班主任")
+    _refused(
+        world, lambda: world.cases.decide(world.clerk, case_id, "approve_tolerance", "容缺"), "值班负责人"
+    )
     detail = world.cases.decide(world.supervisor, case_id, "approve_tolerance", "容缺材料承诺三日内补交")
     assert detail.row.status == "approved_tolerance"
     detail = world.cases.confirm_tolerance(world.clerk, case_id)

@@ -83,7 +83,7 @@ def test_case_plain_words() -> None:
     verdict = case_states.check(C.RECEIVED, E.APPROVE, Role.CLERK)
     assert verdict.message == "当前为“收件”状态，不能“准予许可”"
     verdict = case_states.check(C.IN_REVIEW, E.REFUSE, "clerk", "材料不实")
-    assert verdict.message == "“不予许可”只能由值班主任操作"
+    assert verdict.message == "“不予许可”只能由值班负责人操作"
 
 
 def test_full_paths() -> None:
