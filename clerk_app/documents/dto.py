@@ -171,6 +171,8 @@ class CommitmentLetter:
     issue_date: dt.date
     liability: str = ""  # empty → the template's wording
     matter_code: str = ""
+    case_no: str = ""  # the case the commitment was made for (empty for a blank letter)
+    verification_deadline: dt.date | None = None  # the authority verifies the promise by this day
 
 
 class DecisionKind(StrEnum):

@@ -251,12 +251,17 @@ def commitment_story(doc: CommitmentLetter, templates: Templates, styles: Styles
     }
     story = _opening(wording, doc.number, values, styles)
     rows = [("申请事项", doc.matter), *_applicant_rows(doc.applicant)]
+    if doc.case_no:
+        rows.insert(0, ("受理编号", doc.case_no))
     story.append(field_grid(rows, styles))
     story.append(Spacer(1, 3 * mm))
     items = [[str(i), it.proof, it.legal_basis, it.promise] for i, it in enumerate(doc.items, 1)]
     header = ["序号", "以承诺替代的证明材料", "设定依据", "承诺内容"]
     story.append(table(header, items, [0.08, 0.3, 0.3, 0.32], styles))
     story.append(para(wording.text("verification_label") + doc.verification, styles.body))
+    if doc.verification_deadline is not None:
+        deadline = cn_date(doc.verification_deadline)
+        story.append(para(wording.text("deadline_label", "核查期限：") + deadline, styles.body))
     liability = doc.liability or wording.text("liability")
     story.append(para("不实承诺的责任：" + liability, styles.body))
     story.append(para(wording.text("promise_intro"), styles.plain))

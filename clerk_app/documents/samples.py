@@ -144,6 +144,8 @@ def realistic() -> list[Document]:
             verification="许可后三个月内由市场监管部门现场核查，并通过信用信息平台比对。",
             issue_date=TODAY,
             matter_code=MATTER_CODE,
+            case_no="SL2026112800123",
+            verification_deadline=dt.date(2026, 12, 5),
         ),
         DecisionNotice(
             kind=DecisionKind.APPROVAL,
