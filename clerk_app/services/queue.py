@@ -27,7 +27,6 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ARRAY, Table, Uuid, case, cast, func, literal, select, update
@@ -36,19 +35,39 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from clerk_app.domain import queue_order as qo
-from clerk_app.domain.identifiers import IdentifierError, parse_resident_id
-from clerk_app.domain.ticket_states import TicketState
-from clerk_app.i18n import N_, _
+from clerk_app.i18n import _
 from clerk_app.security.roles import Permission
+from clerk_app.services import queue_claim
 from clerk_app.services.auth import UserSession
 from clerk_app.services.errors import UserError
+from clerk_app.services.queue_board import BoardListener
 from clerk_app.services.queue_rules import (
-    CHINA,
     WAITING_STATES,
     QueuePolicy,
     service_day,
     target_state,
     verdict,
+)
+from clerk_app.services.queue_views import (
+    _WAITING_COLS,
+    PAUSE_REASONS,
+    PRIORITY_KINDS,
+    BoardRow,
+    BoardView,
+    CategoryInfo,
+    IssuedTicket,
+    T,
+    TicketView,
+    WindowView,
+    _aware,
+    _is_duplicate_key,
+    _is_locked,
+    _priority_from_id,
+    _waiting,
+    _window_of,
+    format_number,
+    state_label,
+    view,
 )
 from clerk_app.store.base import utcnow
 from clerk_app.store.models import Hall, Setting
@@ -65,102 +84,11 @@ from clerk_app.store.uow import Store, UnitOfWork
 
 log = logging.getLogger("clerk.queue")
 
-T: Table = Ticket.__table__  # type: ignore[assignment]
-PRIORITY_KINDS = {
-    "elderly": N_("老年人"),
-    "disabled": N_("残疾人"),
-    "military": N_("军人"),
-    "pregnant": N_("孕妇"),
-}
-PAUSE_REASONS = {"break": N_("休息"), "meeting": N_("开会"), "back_office": N_("后台办理")}
 _CANDIDATE_LIMIT = 64
 #: the category code of an offline window's own tickets
 LOCAL_CATEGORY = "L"
 _LOCK_RETRIES = 5
 CACHE_SECONDS = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class TicketView:
-    id: uuid.UUID
-    number: str
-    category: str
-    state: str
-    priority: bool
-    priority_kind: str
-    window_number: int | None
-    routed_window: int | None
-    return_window: int | None
-    recall_count: int
-    issued_at: dt.datetime
-    called_at: dt.datetime | None
-    started_at: dt.datetime | None
-    appointment_at: dt.datetime | None
-    case_ref: str
-    call_reason: str
-    offline: bool
-
-
-@dataclass(frozen=True, slots=True)
-class IssuedTicket:
-    ticket: TicketView
-    category_name: str
-    people_ahead: int
-    estimated_wait: dt.timedelta
-    hall_name: str
-    routed_to_window: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class CategoryInfo:
-    code: str
-    name: str
-    description: str
-    waiting: int
-    longest_wait: dt.timedelta
-
-
-@dataclass(frozen=True, slots=True)
-class WindowView:
-    number: int
-    status: str
-    pause_reason: str
-    current: TicketView | None
-    parked: tuple[TicketView, ...]
-    waiting: tuple[TicketView, ...]
-    categories: tuple[CategoryInfo, ...]
-    recall_limit: int
-
-
-@dataclass(frozen=True, slots=True)
-class BoardRow:
-    window: int | None
-    number: str
-    state: str
-    called_at: dt.datetime | None
-    recall_count: int
-
-
-@dataclass(frozen=True, slots=True)
-class BoardView:
-    hall_name: str
-    serving: tuple[BoardRow, ...]
-    recent_calls: tuple[BoardRow, ...]
-    categories: tuple[CategoryInfo, ...]
-    marker: str
-
-
-def view(t: Ticket) -> TicketView:
-    return TicketView(
-        t.id, t.number, t.category, t.state, t.priority, t.priority_kind, t.window_number,
-        t.routed_window, t.return_window, t.recall_count, t.issued_at, t.called_at, t.started_at,
-        t.appointment_at, t.case_ref, t.call_reason, t.offline,
-    )  # fmt: skip
-
-
-def format_number(prefix: str, seq: int) -> str:
-    """``A`` + 1 → ``A001``; the width grows past 999 rather than wrap."""
-    return f"{prefix}{seq:03d}"
 
 
 class QueueService:
@@ -176,6 +104,8 @@ class QueueService:
         self._pg = store.engine.dialect.name == "postgresql"
         self._offline = offline
         self._cache: dict[str, tuple[float, Any]] = {}
+        #: PostgreSQL: "call next" through the server-side function (off if the schema lacks it)
+        self._claim_fn = True
 
     def _cached(self, key: str, load: Callable[[], Any]) -> Any:
         """Hall settings read by every call press, kept for ``CACHE_SECONDS`` (a change made
@@ -579,7 +509,20 @@ class QueueService:
     # --- the presses ------------------------------------------------------------------------------
 
     def call_next(self, who: UserSession, key: str) -> TicketView | None:
-        """Claim the next ticket for the signed-in window; None when nobody is waiting for it."""
+        """Claim the next ticket for the signed-in window; None when nobody is waiting for it.
+
+        On a PostgreSQL central store the press is one round trip (``queue_claim.call_next``);
+        on SQLite it runs in a unit of work under the write lock."""
+        if self._pg and self._store.is_central and not self._offline and self._claim_fn:
+            who.require(Permission.SERVE)
+            window = _window_of(who)
+            if not key or len(key) > 64:
+                raise ValueError("a press needs an idempotency key of 1..64 characters")
+            try:
+                return queue_claim.call_next(self._store, who, window, key, self._clock())
+            except queue_claim.ClaimUnavailable:
+                log.warning("central store without queue_claim_next: calling through the unit of work")
+                self._claim_fn = False
         return self._press(who, key, "call_next", self._call_next)
 
     def _call_next(self, uow: UnitOfWork, who: UserSession, window: int, now: dt.datetime) -> Ticket | None:
@@ -967,79 +910,21 @@ class QueueService:
         )
 
 
-_WAITING_COLS = (
-    T.c.id, T.c.state, T.c.category, T.c.issued_at, T.c.priority, T.c.appointment_at, T.c.routed_window,
-    T.c.routed_at,
-)  # fmt: skip
-
-
-def _waiting(row: Any) -> qo.WaitingTicket:
-    return qo.WaitingTicket(
-        key=row.id,
-        category=row.category,
-        issued_at=_aware(row.issued_at),
-        priority=bool(row.priority),
-        appointment_at=_aware(row.appointment_at) if row.appointment_at else None,
-        routed_window=row.routed_window,
-        routed_at=_aware(row.routed_at) if row.routed_at else None,
-    )
-
-
-def _aware(value: Any) -> Any:
-    """Core selects of UtcDateTime columns come back aware; SQLite aggregates come back naive text."""
-    if value is None or (isinstance(value, dt.datetime) and value.tzinfo is not None):
-        return value
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value.replace(tzinfo=dt.UTC)
-
-
-def _window_of(who: UserSession) -> int:
-    if who.window_number is None:
-        raise UserError(_("请先在登录时选择窗口。"))
-    return who.window_number
-
-
-def _priority_from_id(id_number: str, now: dt.datetime, elderly_age: int) -> str:
-    try:
-        rid = parse_resident_id(id_number, today=now.astimezone(CHINA).date())
-    except IdentifierError as exc:
-        raise UserError(_("身份证号码有误：{m}").format(m=exc.message), field="id_number") from exc
-    today = now.astimezone(CHINA).date()
-    age = (
-        today.year
-        - rid.birth_date.year
-        - ((today.month, today.day) < (rid.birth_date.month, rid.birth_date.day))
-    )
-    return "elderly" if age >= elderly_age else ""
-
-
-def _is_locked(exc: OperationalError) -> bool:
-    return "database is locked" in str(exc.orig)
-
-
-def _is_duplicate_key(exc: IntegrityError, name: str) -> bool:
-    text = str(exc.orig)
-    return (
-        name in text
-        or (name == "queue_requests" and "queue_requests.key" in text)
-        or (name == "uq_queue_tickets_active_window" and "queue_tickets.window_number" in text)
-    )
-
-
-def state_label(state: str) -> str:
-    return TicketState(state).label
-
-
 __all__ = [
     "PAUSE_REASONS",
     "PRIORITY_KINDS",
+    "BoardListener",
+    "BoardRow",
+    "BoardView",
     "CategoryInfo",
     "IssuedTicket",
     "QueueService",
     "TicketView",
     "WindowView",
+    "format_number",
+    "seed_demo_queue",
     "state_label",
+    "view",
 ]
 
 
@@ -1058,59 +943,3 @@ def seed_demo_queue(store: Store, windows: int = 24) -> bool:
                 uow.session.add(WindowCategory(window_number=number, category_code=code))
         uow.commit()
         return True
-
-
-class BoardListener:
-    """Follows the hall queue on PostgreSQL by LISTEN/NOTIFY (the ``queue_board`` channel filled
-    by a trigger on ``queue_tickets``), on its own thread and connection, reconnecting by itself
-    after a dropped connection. ``on_event`` gets each payload; ``on_status`` True/False as the
-    connection comes and goes (after a reconnect the display refreshes fully: it may have missed
-    notifications meanwhile)."""
-
-    CHANNEL = "queue_board"
-
-    def __init__(
-        self,
-        url: str,
-        on_event: Callable[[str], None],
-        on_status: Callable[[bool], None],
-        *,
-        retry_seconds: float = 1.0,
-    ) -> None:
-        import threading
-
-        from sqlalchemy.engine import make_url
-
-        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        self._on_event, self._on_status = on_event, on_status
-        self._retry = retry_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="queue-board-listener", daemon=True)
-        self.backend_pid: int | None = None
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        import psycopg
-
-        while not self._stop.is_set():
-            try:
-                with psycopg.connect(self._dsn, autocommit=True, connect_timeout=3) as conn:
-                    conn.execute(f"LISTEN {self.CHANNEL}")
-                    self.backend_pid = conn.info.backend_pid
-                    self._on_status(True)
-                    while not self._stop.is_set():
-                        for note in conn.notifies(timeout=0.5, stop_after=1):
-                            self._on_event(note.payload)
-                        conn.execute("SELECT 1")  # notices a dead connection between notifications
-            except psycopg.Error as exc:
-                log.warning("board listener lost its connection: %s", exc)
-            self.backend_pid = None
-            if not self._stop.is_set():
-                self._on_status(False)
-                self._stop.wait(self._retry)
