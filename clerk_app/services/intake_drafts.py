@@ -102,6 +102,8 @@ def form_from_dict(data: object) -> IntakeForm:
         cross_region=data.get("cross_region") is True,
         other_region=_str(data, "other_region"),
         ticket_number=_str(data, "ticket_number"),
+        ticket_id=_str(data, "ticket_id"),
+        ticket_offline=data.get("ticket_offline") is True,
         note=_str(data, "note"),
         extra=tuple(
             (pair[0], pair[1])

@@ -119,6 +119,10 @@ class IntakeForm:
     note: str = ""
     #: values of the matter-specific fields (catalogue ``ExtraField``), as (field name, text)
     extra: tuple[tuple[str, str], ...] = ()
+    #: the id of the queue ticket being served (from the queue panel), and whether it is a ticket of
+    #: this window's local queue (offline) rather than of the hall's central queue
+    ticket_id: str = ""
+    ticket_offline: bool = False
 
 
 # ---- data out -------------------------------------------------------------------------------
@@ -176,6 +180,8 @@ class CaseResult:
     extra: tuple[tuple[str, str], ...] = ()
     #: the notices issued with the outcome (numbered, rendered, archived in its unit of work)
     documents: tuple[IssuedNotice, ...] = ()
+    #: the served ticket was linked to this case in the queue (see ``IntakeService.tickets``)
+    ticket_linked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +239,7 @@ _LABELS: Mapping[str, str] = {
     "delivery_address": N_("邮寄地址"),
     "other_region": N_("跨省通办地区"),
     "ticket_number": N_("排队号"),
+    "ticket_id": N_("排队号"),
     "note": N_("备注"),
     "extra": N_("事项信息"),
     "authority": N_("有权受理机关"),
@@ -362,3 +369,5 @@ class _Checked:
     warnings: tuple[str, ...]
     extra: tuple[tuple[str, str], ...] = ()
     authority: str = ""
+    ticket_id: uuid.UUID | None = None
+    ticket_offline: bool = False

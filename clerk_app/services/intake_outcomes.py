@@ -4,12 +4,14 @@ outcomes at the window, each one unit of work (see :mod:`clerk_app.services.inta
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from clerk_app.domain import case_states
@@ -65,6 +67,19 @@ from clerk_app.store.models.cases import (
 )
 from clerk_app.store.uow import Store
 
+log = logging.getLogger("clerk.intake")
+
+
+class TicketLinker(Protocol):
+    """The queue service's side of a served ticket (:meth:`QueueService.link_case`)."""
+
+    def link_case(self, who: UserSession, ticket_id: uuid.UUID, case_ref: str) -> object: ...
+
+
+#: the queue service holding a ticket: ``tickets(offline)`` — the hall's central queue, or this
+#: window's local queue when the ticket was issued offline
+TicketQueues = Callable[[bool], TicketLinker]
+
 # ---- the service ----------------------------------------------------------------------------
 
 
@@ -80,11 +95,14 @@ class IntakeService:
         office: OfficeHours | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
         notices: NoticeIssuer | None = None,
+        tickets: TicketQueues | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         #: when set, every outcome issues its notice(s) in the outcome's own unit of work
         self.notices = notices
+        #: when set, the ticket being served (``IntakeForm.ticket_id``) is linked to the new case
+        self.tickets = tickets
         self.rules = IntakeRules(catalogue or load_demo_catalogue(), calendar or WorkCalendar(), office)
 
     @property
@@ -239,7 +257,31 @@ class IntakeService:
                 )
                 result = replace(result, documents=issued)
             uow.commit()
-        return result
+        return self._link_ticket(session, checked, result)
+
+    def _link_ticket(self, session: UserSession, checked: _Checked, result: CaseResult) -> CaseResult:
+        """Link the served ticket to the case just committed, by the ticket's id.
+
+        The ticket lives in the queue's store (the hall's central store, or this window's local
+        queue) and :meth:`QueueService.link_case` runs its own unit of work there, so the link
+        cannot share the case's transaction: it follows the commit. The case keeps the ticket id
+        in its event either way; a link that fails (central store unreachable, ticket already
+        finished or moved to another window) leaves the case saved and says so in a warning.
+        """
+        if self.tickets is None or checked.ticket_id is None:
+            return result
+        shown = checked.ticket_number or _("当前号")
+        try:
+            self.tickets(checked.ticket_offline).link_case(session, checked.ticket_id, result.case_number)
+        except UserError as exc:
+            problem = exc.message
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("ticket %s not linked to %s: %s", checked.ticket_id, result.case_number, exc)
+            problem = _("连接不上排队系统")
+        else:
+            return replace(result, ticket_linked=True)
+        warning = _("办件已保存，但未能与排队号 {ticket} 关联：{reason}").format(ticket=shown, reason=problem)
+        return replace(result, warnings=(*result.warnings, warning))
 
     # ---- pieces of an outcome -------------------------------------------------------------------
 
@@ -266,6 +308,8 @@ class IntakeService:
             detail["returned"] = [line.key for line in checked.lines if line.state == MaterialState.RECEIVED]
         if checked.ticket_number:
             detail["ticket"] = checked.ticket_number
+        if checked.ticket_id is not None:
+            detail["ticket_id"] = str(checked.ticket_id)
         if checked.authority:
             detail["authority"] = checked.authority
         if checked.extra:

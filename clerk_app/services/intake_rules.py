@@ -4,6 +4,7 @@ completion date of the chosen matters from the deadline engine."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable
 
 from clerk_app.domain.catalogue import (
@@ -67,6 +68,7 @@ class IntakeRules:
         cross = form.cross_region is True
         other = f.text("other_region", form.other_region, 100, required=cross)
         ticket = f.text("ticket_number", form.ticket_number, 16)
+        ticket_id = _ticket_id(f, form.ticket_id)
         note = f.text("note", form.note, 1000, lines=True)
         reason_text = f.text("reason", reason, 500, lines=True, required=outcome is Outcome.REFUSE)
         basis = f.text("legal_basis", legal_basis, 500, lines=True, required=outcome is Outcome.REFUSE)
@@ -116,6 +118,8 @@ class IntakeRules:
             tuple(f.warnings),
             extra,
             competent,
+            ticket_id,
+            form.ticket_offline is True and ticket_id is not None,
         )
         return checked, ()
 
@@ -138,3 +142,15 @@ class IntakeRules:
         except ValueError:
             f.add("delivery", _("送达方式应为窗口领取或邮寄"))
             return Delivery.PICKUP
+
+
+def _ticket_id(f: _Findings, value: object) -> uuid.UUID | None:
+    """The served ticket's id (a UUID, as the queue panel gives it), ``None`` when not given."""
+    text = f.text("ticket_id", value, 64)
+    if not text:
+        return None
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        f.add("ticket_id", _("排队号的内部编号无效，请从叫号面板重新开始办理"))
+        return None
