@@ -45,7 +45,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, func, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from clerk_app.domain import case_states
 from clerk_app.domain.case_states import CaseEvent, CaseState
@@ -65,10 +65,16 @@ from clerk_app.domain.halltime import HALL_TZ
 from clerk_app.domain.workdays import WorkCalendar
 from clerk_app.i18n import N_, _
 from clerk_app.security.roles import Permission, Role
+from clerk_app.services import case_search
 from clerk_app.services.auth import UserSession
+from clerk_app.services.case_search import (
+    mask_id,
+    mask_phone,
+    matching_cases,
+    sees_whole,
+)
 from clerk_app.services.errors import UserError
 from clerk_app.store.base import utcnow
-from clerk_app.store.models.case_search import TAIL, CaseSearchTail
 from clerk_app.store.models.cases import Applicant, Case, CaseEventRecord, CaseMaterial
 from clerk_app.store.uow import Store
 
@@ -77,23 +83,14 @@ CHINA = HALL_TZ
 ORGANISATION_ID_TYPE = "001"
 MAX_PAGE_SIZE = 200
 COUNT_CAP = 10_000  # "10000+" beyond this: counting a million matches is not worth the wait
-MIN_NUMBER_CHARS = 4
-MIN_PREFIX_CHARS = 6  # a number is looked for by its beginning from this length on
-MAX_QUERY_CHARS = 100
-MIN_CASE_NUMBER_CHARS = 8  # a case number is looked for from its whole service day (YYYYMMDD) on
-APPLICANT_LIST_CAP = 2_000  # more matching applicants than this: a subquery instead of a list
-MAX_TAIL_CHARS = 8  # "ends with" is looked for up to this length (尾号 of a phone or ID)
-MIN_NAME_CHARS = 1
 
 CLOCK_RUNNING = frozenset({CaseState.ACCEPTED.value, CaseState.IN_REVIEW.value})
 CLOCK_SUSPENDED = frozenset({CaseState.CORRECTION_REQUESTED.value, CaseState.SPECIAL_PROCEDURE.value})
 
-_NUMBERISH = re.compile(r"^(?=.*\d)\+?[0-9A-Za-z][0-9A-Za-z\-\s]*$")  # a digit, no other script
 _NOISE = re.compile(r"[\s\u3000\-()（）]")
 _TRACKING = re.compile(r"^[0-9A-Z]{8,30}$")
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _BAD_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn", "Zl", "Zp"})
-_UNSEARCHABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 
 
 class Decision(StrEnum):
@@ -204,115 +201,6 @@ class CaseDetail:
     allowed: tuple[str, ...]  # CaseEvent values this user may apply now
 
 
-# ---- masking --------------------------------------------------------------------------------
-
-
-def mask_id(number: str) -> str:
-    """``11010519491231002X`` → ``110105********002X``; short numbers keep two characters each side."""
-    n = len(number)
-    if n >= 15:
-        return number[:6] + "*" * (n - 10) + number[-4:]
-    if n >= 6:
-        return number[:2] + "*" * (n - 4) + number[-2:]
-    return "*" * n
-
-
-def mask_phone(phone: str) -> str:
-    """``13800138000`` → ``138****8000``; other numbers keep their last four digits."""
-    if len(phone) == 11 and phone.isdigit():
-        return phone[:3] + "****" + phone[-4:]
-    return "*" * max(0, len(phone) - 4) + phone[-4:]
-
-
-def sees_whole(session: UserSession, clerk_id: uuid.UUID) -> bool:
-    """The case's own clerk and supervisors see ID numbers whole."""
-    return session.role is Role.SUPERVISOR or session.user_id == clerk_id
-
-
-# ---- search helpers -------------------------------------------------------------------------
-
-
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _prefix(column: InstrumentedAttribute[str], value: str, dialect: str) -> ColumnElement[bool]:
-    """``column`` begins with ``value``, in a form the dialect answers from a b-tree index."""
-    if dialect == "sqlite":  # binary collation: a range is exact and always uses the index
-        return and_(column >= value, column < value + "\U0010ffff")
-    return column.like(_escape_like(value) + "%", escape="\\")
-
-
-def _ends_with(compact: str, digits: bool) -> ColumnElement[bool]:
-    """The applicant's number (or phone) ends with ``compact``: narrowed by the indexed last four
-    characters, then checked whole."""
-    tail = compact[-TAIL:]
-    ends = f"%{_escape_like(compact)}"
-    if digits:
-        candidates = select(CaseSearchTail.applicant_id).where(
-            or_(CaseSearchTail.id_tail == tail, CaseSearchTail.phone_tail == tail)
-        )
-        ending = or_(Applicant.id_number.like(ends, escape="\\"), Applicant.phone.like(ends, escape="\\"))
-    else:
-        candidates = select(CaseSearchTail.applicant_id).where(CaseSearchTail.id_tail == tail)
-        ending = Applicant.id_number.like(ends, escape="\\")
-    if len(compact) == TAIL:  # the kept tails are exact: nothing to check
-        return Applicant.id.in_(candidates)
-    return and_(Applicant.id.in_(candidates), ending)
-
-
-def _text_condition(text: str, dialect: str) -> tuple[ColumnElement[bool] | None, ColumnElement[bool] | None]:
-    """(condition on the applicant, condition on the case) of what was typed; both None for nothing."""
-    if not isinstance(text, str):
-        raise UserError(_("查询内容应为文字"))
-    shown = (ch for ch in text[: MAX_QUERY_CHARS * 4] if unicodedata.category(ch) not in _UNSEARCHABLE)
-    raw = unicodedata.normalize("NFKC", "".join(shown)).strip()  # control characters dropped
-    if not raw:
-        return None, None
-    if len(raw) > MAX_QUERY_CHARS:
-        raise UserError(_("查询内容过长：最多 {limit} 个字符").format(limit=MAX_QUERY_CHARS))
-    if _NUMBERISH.match(raw):
-        compact = _NOISE.sub("", raw).upper()
-        if compact.startswith("+86"):
-            compact = compact[3:]
-        elif compact.startswith("0086") and len(compact) == 15:
-            compact = compact[4:]
-        compact = compact.lstrip("+")
-        if len(compact) < MIN_NUMBER_CHARS:
-            raise UserError(_("号码请至少输入 {n} 位").format(n=MIN_NUMBER_CHARS))
-        digits = compact.isdigit()
-        applicant_terms: list[ColumnElement[bool]] = []
-        if len(compact) >= MIN_PREFIX_CHARS:  # four or five characters are a 尾号, not a beginning
-            applicant_terms.append(_prefix(Applicant.id_number, compact, dialect))
-            if digits:
-                applicant_terms.append(_prefix(Applicant.phone, compact, dialect))
-        if len(compact) <= MAX_TAIL_CHARS:  # 尾号: a whole number is not looked for by its end
-            applicant_terms.append(_ends_with(compact, digits))
-        number = raw.upper().replace(" ", "")
-        on_case = _prefix(Case.case_number, number, dialect) if len(number) >= MIN_CASE_NUMBER_CHARS else None
-        return or_(*applicant_terms), on_case
-    if len(raw) < MIN_NAME_CHARS:
-        return None, None
-    return Applicant.name.like(f"%{_escape_like(raw)}%", escape="\\"), None
-
-
-def _matching_cases(
-    s: Session, on_applicant: ColumnElement[bool] | None, on_case: ColumnElement[bool] | None
-) -> ColumnElement[bool] | None:
-    """The cases' condition. The applicants are looked up first, on their own: a short list of
-    ids (the usual answer) makes a far simpler query of the cases than a subquery joined in."""
-    parts: list[ColumnElement[bool]] = [] if on_case is None else [on_case]
-    if on_applicant is not None:
-        ids = s.scalars(select(Applicant.id).where(on_applicant).limit(APPLICANT_LIST_CAP + 1)).all()
-        if len(ids) > APPLICANT_LIST_CAP:
-            parts.append(Case.applicant_id.in_(select(Applicant.id).where(on_applicant)))
-        elif ids:
-            parts.append(Case.applicant_id.in_(ids))
-    if on_applicant is None and on_case is None:
-        return None
-    return or_(*parts) if parts else false()
-
-
 def _local(at: dt.datetime) -> dt.datetime:
     aware = at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
     return aware.astimezone(CHINA)
@@ -389,11 +277,11 @@ class CaseService:
         size = min(max(1, query.page_size), MAX_PAGE_SIZE)
         page = max(0, query.page)
         now = self._clock()
+        parsed = case_search.parse(query.text)
         with self._store.unit_of_work() as uow:
             s = uow.session
-            dialect = s.get_bind().dialect.name
             where: list[ColumnElement[bool]] = [~Case.deleted]
-            text = _matching_cases(s, *_text_condition(query.text, dialect))
+            text = matching_cases(s, parsed)
             if text is not None:
                 where.append(text)
             statuses = [CaseState(v).value for v in query.statuses]

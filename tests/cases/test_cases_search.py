@@ -14,7 +14,7 @@ from clerk_app.security.roles import PermissionDenied, Role
 from clerk_app.services.auth import UserSession
 from clerk_app.services.cases import CaseQuery, mask_id, mask_phone
 from clerk_app.services.errors import UserError
-from clerk_app.store.models.case_search import CaseSearchTail
+from clerk_app.store.models.case_search import CaseSearchKey
 from clerk_app.store.models.cases import Applicant
 from clerk_app.store.uow import Store
 
@@ -138,18 +138,41 @@ def test_cases_without_a_clock_have_no_deadline_status(world: World) -> None:
         assert _numbers(world, "", deadline=(wanted,)) == []
 
 
-def test_number_tails_follow_the_applicant(world: World, three: tuple[str, str, str]) -> None:
-    """The triggers of 0010_case_search keep the tails when a number or phone changes."""
+def test_search_keys_follow_the_applicant(world: World, three: tuple[str, str, str]) -> None:
+    """The triggers of 0012_case_search_tail keep the keys when a number, phone or name changes."""
     a = three[0]
     with world.store.unit_of_work() as uow:
         applicant = uow.session.scalars(select(Applicant).where(Applicant.id_number == VALID_ID)).one()
         applicant.phone = "13511112222"
+        applicant.name = "张三丰"
         uow.commit()
     assert _numbers(world, "8000") == []
     assert _numbers(world, "2222") == [a]
+    assert _numbers(world, "1112222") == [a]  # 尾号 of seven digits
+    assert _numbers(world, "三丰") == [a]
     with world.store.unit_of_work() as uow:
-        tails = uow.session.get(CaseSearchTail, applicant.id)
-        assert tails is not None and (tails.id_tail, tails.phone_tail) == ("002X", "2222")
+        keys = uow.session.scalars(
+            select(CaseSearchKey).where(CaseSearchKey.applicant_id == applicant.id)
+        ).all()
+        assert sorted((k.kind, k.key) for k in keys) == [
+            ("i", "X2001321"),  # the last eight characters, last one first
+            ("n", "三丰"),
+            ("n", "丰"),
+            ("n", "张三丰"),
+            ("p", "22221111"),
+        ]
+
+
+def test_name_keys_find_any_part_of_a_name(world: World) -> None:
+    a = world.accepted(name="阿卜杜热合曼·买买提", phone="13800000001").case_number
+    b = world.accepted(name="John SMITH", id_number=OTHER_ID, phone="13800000002").case_number
+    assert _numbers(world, "买买提") == [a]  # after the middle dot
+    assert _numbers(world, "·买买提") == [a]
+    assert _numbers(world, "热合曼·买") == [a]
+    assert _numbers(world, "smith") == [b]  # Latin letters in any case
+    assert _numbers(world, "JOHN S") == [b]
+    assert _numbers(world, "ohn") == [b]  # inside a word
+    assert _numbers(world, "Smyth") == []
 
 
 def test_migration_matches_the_models_for_the_search_indexes(store: Store) -> None:
@@ -159,9 +182,8 @@ def test_migration_matches_the_models_for_the_search_indexes(store: Store) -> No
     from clerk_app.store.base import Base
 
     mine = {
-        "case_search_tails",
-        "ix_case_search_tails_id_tail",
-        "ix_case_search_tails_phone_tail",
+        "case_search_keys",
+        "ix_case_search_keys_applicant_id",
         "ix_case_applicants_id_number",
         "ix_case_applicants_phone",
         "ix_case_applicants_name",
