@@ -60,47 +60,42 @@ WITH pool AS (
     ORDER BY t.issued_at
     LIMIT p_limit
 ),
-overdue AS (
-    SELECT p.priority,
-           row_number() OVER (ORDER BY p.issued_at DESC, p.id DESC) AS from_last
-    FROM pool p WHERE p.seg = 3
-),
 streak AS (
-    -- the interleave state after the overdue tickets: a priority one resets it, a normal one adds 1
-    SELECT CASE WHEN bool_or(o.priority) THEN
-                    coalesce(min(o.from_last) FILTER (WHERE o.priority), 1) - 1
+    -- the interleave state after the overdue tickets, oldest first: a priority one resets it to 0,
+    -- a normal one adds 1; so the normal ones after the last priority one, or all of them added
+    SELECT CASE WHEN bool_or(o.priority)
+                THEN count(*) FILTER (WHERE NOT o.priority AND (o.issued_at, o.id) > (
+                         SELECT q.issued_at, q.id FROM pool q WHERE q.seg = 3 AND q.priority
+                         ORDER BY q.issued_at DESC, q.id DESC LIMIT 1))
                 ELSE p_streak + count(*) END AS s
-    FROM overdue o
+    FROM pool o WHERE o.seg = 3
 ),
-fresh AS (
-    SELECT p.id,
-           row_number() OVER (PARTITION BY p.priority ORDER BY p.issued_at, p.id) - 1 AS k,
-           p.priority
-    FROM pool p WHERE p.seg = 4
-),
-interleave AS (
-    -- a normal ticket j comes after j normal calls; the priority ticket k after
-    -- max(0, ratio - streak) + k * ratio normal calls, ahead of the normal one at that count
-    SELECT f.id,
-           CASE WHEN f.priority
-                THEN greatest(0, p_normal_per_priority - (SELECT s FROM streak))
-                     + f.k * p_normal_per_priority
-                ELSE f.k END AS slot,
-           CASE WHEN f.priority THEN 0 ELSE 1 END AS kind
-    FROM fresh f
+numbered AS (
+    -- k: the ticket's place among the fresh walk-ins of its class (priority or normal), from 0
+    SELECT p.*,
+           row_number() OVER (PARTITION BY p.seg = 4, p.priority ORDER BY p.issued_at, p.id) - 1 AS k
+    FROM pool p
+    WHERE p.seg <> 5 OR p_serve_early
 )
-SELECT row_number() OVER (ORDER BY p.seg,
-                                 CASE p.seg WHEN 1 THEN coalesce(p.routed_at, p.issued_at)
-                                            WHEN 2 THEN p.appointment_at
-                                            WHEN 5 THEN p.appointment_at END,
-                                 i.slot, i.kind, p.issued_at, p.id) AS pos,
-       p.id,
-       CASE p.seg WHEN 1 THEN 'routed' WHEN 2 THEN 'appointment' WHEN 3 THEN 'overdue'
+-- the interleave: a normal walk-in k comes after k normal calls; the priority one k after
+-- max(0, ratio - streak) + k * ratio normal calls, ahead of the normal one at that count
+SELECT row_number() OVER (
+           ORDER BY n.seg,
+                    CASE n.seg WHEN 1 THEN coalesce(n.routed_at, n.issued_at)
+                               WHEN 2 THEN n.appointment_at
+                               WHEN 5 THEN n.appointment_at END,
+                    CASE WHEN n.seg <> 4 THEN 0
+                         WHEN n.priority THEN greatest(0, p_normal_per_priority - (SELECT s FROM streak))
+                                              + n.k * p_normal_per_priority
+                         ELSE n.k END,
+                    CASE WHEN n.seg = 4 AND NOT n.priority THEN 1 ELSE 0 END,
+                    n.issued_at, n.id) AS pos,
+       n.id,
+       CASE n.seg WHEN 1 THEN 'routed' WHEN 2 THEN 'appointment' WHEN 3 THEN 'overdue'
                   WHEN 5 THEN 'early_appointment'
-                  ELSE CASE WHEN p.priority THEN 'priority' ELSE 'normal' END END AS reason,
-       p.priority
-FROM pool p LEFT JOIN interleave i ON i.id = p.id
-WHERE p.seg <> 5 OR p_serve_early
+                  ELSE CASE WHEN n.priority THEN 'priority' ELSE 'normal' END END AS reason,
+       n.priority
+FROM numbered n
 ORDER BY pos
 $$
 """
