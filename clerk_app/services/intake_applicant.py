@@ -197,6 +197,7 @@ def find_returning(
                 tuple(matter_name(code) for code in c.matter_codes),
                 c.received_at,
                 c.promised_date,
+                c.id,
             )
             for c in cases
         )

@@ -192,6 +192,7 @@ class OpenCase:
     matter_names: tuple[str, ...]
     received_at: dt.datetime
     promised_date: dt.date | None
+    case_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)

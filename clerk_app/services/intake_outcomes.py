@@ -117,6 +117,23 @@ class IntakeService:
         """Every blocker of ``outcome`` for ``form`` now (empty when it may proceed)."""
         return self.rules.check(form, outcome, self._clock(), reason, legal_basis)[1]
 
+    def promised_date(self, matter_codes: Iterable[str], bundle_code: str = "") -> dt.date | None:
+        """The promised completion date (hall day) if the chosen matters were accepted now: the
+        latest day a 容缺 material may be promised for. ``None`` with no (known) matter chosen."""
+        codes = list(self.catalogue.bundle(bundle_code).matter_codes) if bundle_code else []
+        codes.extend(matter_codes)
+        matters: dict[str, Matter] = {}
+        for code in codes:
+            try:
+                matter = self.catalogue.matter(code)
+            except KeyError:
+                continue
+            matters.setdefault(matter.implementation_code, matter)
+        if not matters:
+            return None
+        due, _provisional = self.rules.promised(matters.values(), self._clock())
+        return due.date() if due is not None else None
+
     def materials_for(self, matter_codes: Iterable[str], bundle_code: str = "") -> tuple[Material, ...]:
         """The merged material list (no duplicates) of the chosen matters and bundle."""
         codes = list(self.catalogue.bundle(bundle_code).matter_codes) if bundle_code else []

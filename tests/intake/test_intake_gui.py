@@ -6,19 +6,19 @@ on the spot, the ID-card reader, the returning applicant, parked drafts and the 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QDate, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QInputMethodEvent
-from PySide6.QtWidgets import QApplication, QComboBox, QDateEdit, QLineEdit, QWidget
+from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
 from clerk_app.gui import app as gui_app
 from clerk_app.gui.id_reader import BurstDetector
+from clerk_app.gui.intake_widgets import DateField, hall_today
 from clerk_app.gui.pages.intake import COL_DUE, COL_FORM, COL_NOTE, COL_STATE, IntakePage
 from clerk_app.gui.workstation import Workstation
 from clerk_app.services.auth import AuthService
@@ -141,8 +141,8 @@ def _bundle_with_one_deferred(page: IntakePage, qtbot: QtBot) -> None:
     assert isinstance(state, QComboBox)
     state.setCurrentIndex(state.findData("deferred"))
     due = table.cellWidget(account, COL_DUE)
-    assert isinstance(due, QDateEdit)
-    due.setDate(QDate.currentDate())
+    assert isinstance(due, DateField) and due.calendarPopup()
+    assert due.value() == hall_today()  # starts on the hall's day
 
 
 def test_clerk_takes_an_application_from_id_to_accepted_case(qtbot: QtBot, station: Workstation) -> None:
@@ -179,7 +179,7 @@ def test_clerk_takes_an_application_from_id_to_accepted_case(qtbot: QtBot, stati
         event = s.scalars(select(CaseEventRecord)).one()
         assert event.event == "accept" and event.actor_name and event.window_number == 3
         deferred = s.scalars(select(CaseMaterial).where(CaseMaterial.state == "deferred")).one()
-        assert deferred.name == "单位银行账户信息" and deferred.due_date == dt.date.today()
+        assert deferred.name == "单位银行账户信息" and deferred.due_date == hall_today()
         outbox = {(e.table_name, e.row_id) for e in s.scalars(select(OutboxEntry))}
         documents = s.scalars(select(DocumentRecord)).all()
         assert sorted(d.doc_type for d in documents) == ["acceptance", "tolerance"]

@@ -1,67 +1,47 @@
-"""一窗受理: the intake form — applicant (with agent, delivery, 跨省通办, ticket), matters or a bundle
-found as the clerk types, the merged material list, the matter-specific fields of the catalogue,
-and the four outcomes with their notices. Every rule lives in :mod:`clerk_app.services.intake`;
-this page reads the widgets into an ``IntakeForm`` and runs service calls through ``ctx.tasks.db``.
+"""一窗受理: the intake page's controller — it wires the form's widgets
+(:mod:`clerk_app.gui.pages.intake_view`, sub-widgets in :mod:`clerk_app.gui.intake_widgets`) to the
+intake service. Every rule lives in :mod:`clerk_app.services.intake`; this page reads the widgets
+into an ``IntakeForm`` and runs service calls through ``ctx.tasks.db``.
 
 * Fields are checked as typed: shortly after a change the form is validated on the database
   worker and each field the clerk has filled is marked with its reason (typing is never blocked).
 * The form is saved as a draft (off the GUI thread) shortly after each change, and at once when
   the workstation locks; parked drafts are listed and picked up again from the draft box.
 * A keyboard-wedge ID-card reader fills the ID field from any applicant field
-  (:mod:`clerk_app.gui.id_reader`); a known applicant (回头件) is offered with their open cases.
-* An outcome issues its notice in the same unit of work and opens the preview window.
+  (:mod:`clerk_app.gui.id_reader`); a known applicant (回头件) is offered with their open cases,
+  and one waiting for a correction can hand in what they brought (Ctrl+B, the checklist dialog).
+* The ticket the queue panel starts serving is put on the form with its id; the case is linked to
+  that ticket (``QueueService.link_case``) when it is saved.
+* 容缺 due dates cannot be set after the promised completion date of the chosen matters.
+* An outcome issues its notices in the same unit of work and opens the preview windows.
 
 Keys (also listed on the home page): F2 证件号码, Ctrl+F 查找事项, F5 受理, F6 补正, F7 不予受理,
-F8 当场办结, Ctrl+S 保存草稿, Ctrl+N 新表单, Ctrl+D 草稿箱, Ctrl+R 带入回头件信息; Enter moves on;
-Esc closes the preview.
+F8 当场办结, Ctrl+S 保存草稿, Ctrl+N 新表单, Ctrl+D 草稿箱, Ctrl+R 带入回头件信息,
+Ctrl+B 登记补正材料; Enter moves on; Esc closes the preview.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import uuid
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDateEdit,
-    QFormLayout,
-    QFrame,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QPushButton,
-    QScrollArea,
-    QSpinBox,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QComboBox, QListWidgetItem, QPushButton, QWidget
 from shiboken6 import Shiboken
 
 from clerk_app.documents import archive as archive_mod
 from clerk_app.documents.dto import DocType
-from clerk_app.domain.catalogue import (
-    ExtraField,
-    FieldType,
-    Material,
-    MaterialForm,
-    Matter,
-    merge_materials,
-)
+from clerk_app.domain.catalogue import Material, Matter, merge_materials
 from clerk_app.domain.catalogue_io import load_demo_catalogue
 from clerk_app.domain.identifiers import DocumentType
 from clerk_app.domain.search import HitKind, MatterIndex, SearchHit
+from clerk_app.gui.correction_dialog import CorrectionDialog
 from clerk_app.gui.id_reader import CardData, IdCardReader, KeyboardWedgeReader
-from clerk_app.gui.pages.base import Page, PageContext
+from clerk_app.gui.intake_widgets import COL_DUE, COL_FORM, COL_NOTE, COL_STATE
+from clerk_app.gui.pages.base import PageContext
+from clerk_app.gui.pages.intake_view import IntakeView
 from clerk_app.gui.pdf_preview import PreviewDialog
 from clerk_app.gui.printing import (
     PrintJob,
@@ -73,11 +53,12 @@ from clerk_app.gui.printing import (
 )
 from clerk_app.i18n import N_, _
 from clerk_app.security.roles import Permission
+from clerk_app.services.cases import CaseService
+from clerk_app.services.corrections import CorrectionReceipt, CorrectionService
 from clerk_app.services.intake import (
     CHINA,
     AgentIn,
     ApplicantIn,
-    ApplicantKind,
     CaseResult,
     DraftInfo,
     FieldProblem,
@@ -85,71 +66,27 @@ from clerk_app.services.intake import (
     IntakeForm,
     IntakeService,
     MaterialIn,
-    MaterialState,
     ReturningApplicant,
     extra_fields_of,
 )
 from clerk_app.services.intake_notices import IssuedNotice, NoticeIssuer
+from clerk_app.services.queue import QueueService
+
+__all__ = ["COL_DUE", "COL_FORM", "COL_NOTE", "COL_STATE", "IntakePage"]
 
 AUTOSAVE_MS = 800
 VALIDATE_MS = 300
-INVALID_STYLE = "border: 1px solid #c62828;"
-
-_STATES = [
-    (MaterialState.RECEIVED, N_("已收")),
-    (MaterialState.MISSING, N_("缺")),
-    (MaterialState.DEFERRED, N_("容缺")),
-    (MaterialState.COMMITMENT, N_("告知承诺")),
-]
-_FORMS = [
-    (MaterialForm.ORIGINAL, N_("原件")),
-    (MaterialForm.COPY, N_("复印件")),
-    (MaterialForm.ELECTRONIC, N_("电子件")),
-]
-#: materials table columns
-COL_NAME, COL_REQUIRED, COL_STATE, COL_FORM, COL_COUNT, COL_DUE, COL_NOTE = range(7)
-
-#: form field of a problem → the widget attribute marked with it
-_FIELD_WIDGETS = {
-    "applicant.id_type": "id_type_combo",
-    "applicant.id_number": "id_edit",
-    "applicant.name": "name_edit",
-    "applicant.phone": "phone_edit",
-    "applicant.address": "address_edit",
-    "applicant.legal_representative": "legal_rep_edit",
-    "agent.name": "agent_name_edit",
-    "agent.id_type": "agent_id_type_combo",
-    "agent.id_number": "agent_id_edit",
-    "agent.phone": "agent_phone_edit",
-    "delivery": "delivery_combo",
-    "delivery_address": "delivery_address_edit",
-    "other_region": "other_region_edit",
-    "ticket_number": "ticket_edit",
-    "matters": "matter_list",
-    "bundle_code": "bundle_combo",
-    "materials": "materials_table",
-    "note": "reason_edit",
-    "reason": "reason_edit",
-    "legal_basis": "basis_edit",
-    "authority": "authority_edit",
-}
 
 
-def _narrow(combo: QComboBox) -> None:
-    """Long choices (bundle names, seal sets) must not widen the form past a 1366 px screen."""
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(8)
-
-
-class IntakePage(Page):
+class IntakePage(IntakeView):
     key = "intake"
     title = N_("一窗受理")
     permission = Permission.SERVE
 
     def __init__(self, ctx: PageContext, parent: QWidget | None = None) -> None:
-        super().__init__(ctx, parent)
-        self.catalogue = load_demo_catalogue()
+        super().__init__(ctx, load_demo_catalogue(), parent)
         self._service: IntakeService | None = None
+        self._corrections: CorrectionService | None = None
         self._index: MatterIndex | None = None
         self.draft_id: uuid.UUID | None = None
         self.last_result: CaseResult | None = None
@@ -157,54 +94,21 @@ class IntakePage(Page):
         self.drafts: list[DraftInfo] = []
         self.problems: tuple[FieldProblem, ...] = ()
         self.previews: list[PreviewDialog] = []
+        self.correction_dialog: CorrectionDialog | None = None
+        #: the ticket being served, as the queue panel gave it (id, and whether it is a local ticket)
+        self.ticket_id = ""
+        self.ticket_offline = False
         self._looked_up = ""
+        self._limit_key: tuple[tuple[str, ...], str] | None = None
         self._loading = False
         self._generation = 0  # bumped whenever another applicant's form is put on screen
         self._lock_hooked = False
-        self.extra_widgets: dict[str, QWidget] = {}
         self._autosave = self._timer(AUTOSAVE_MS, self.save_draft)
         self._validate = self._timer(VALIDATE_MS, self.validate_now)
-        top = QHBoxLayout()
-        applicant_box, agent_box = self._applicant_box()
-        top.addWidget(applicant_box, 1)
-        top.addWidget(agent_box, 1)
-        right = QVBoxLayout()
-        right.addWidget(self._matter_box(), 1)
-        right.addWidget(self._extra_box())
-        top.addLayout(right, 1)
-        # the form scrolls on a small counter monitor; the outcome keys and the result stay in view
-        body = QWidget()
-        body_layout = QVBoxLayout(body)
-        body_layout.setContentsMargins(0, 0, 0, 0)
-        body_layout.setSpacing(4)
-        body_layout.addWidget(self._draft_bar())
-        body_layout.addLayout(top, 0)
-        body_layout.addWidget(self._materials_box(), 1)
-        self.form_scroll = QScrollArea()
-        self.form_scroll.setWidgetResizable(True)
-        self.form_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.form_scroll.setWidget(body)
-        self.layout_.setSpacing(4)
-        self.layout_.addWidget(self.form_scroll, 1)
-        self.layout_.addWidget(self._outcome_box())
-        for layout in self.findChildren(QFormLayout):
-            layout.setVerticalSpacing(3)
-            layout.setContentsMargins(6, 4, 6, 4)
-        for combo in self.findChildren(QComboBox):
-            _narrow(combo)
-        self.drafts_combo.setMinimumContentsLength(30)
-        self.layout_.addWidget(self._result_label())
-        self.reader: IdCardReader = KeyboardWedgeReader(self._applicant_edits(), self)
+        self.reader: IdCardReader = KeyboardWedgeReader(self.applicant_edits(), self)
         self.reader.card_read.connect(self.card_read)
+        self._wire()
         self._shortcuts()
-        self._tab_order()
-
-    def _result_label(self) -> QLabel:
-        self.result_label = QLabel("")
-        self.result_label.setObjectName("intakeResult")
-        self.result_label.setWordWrap(True)
-        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        return self.result_label
 
     def alive(self) -> bool:
         """False once the window was closed and its widgets deleted while a result was on its way."""
@@ -217,209 +121,35 @@ class IntakePage(Page):
         timer.timeout.connect(slot)
         return timer
 
-    # ---- building -------------------------------------------------------------------------------
+    # ---- wiring ---------------------------------------------------------------------------------
 
-    def _draft_bar(self) -> QWidget:
-        bar = QWidget()
-        row = QHBoxLayout(bar)
-        row.setContentsMargins(0, 0, 0, 0)
-        self.drafts_combo = QComboBox()
-        self.drafts_combo.setMinimumContentsLength(30)
-        self.resume_button = QPushButton(_("继续办理所选草稿 (Ctrl+D)"))
-        self.resume_button.clicked.connect(self.resume_selected)
-        self.discard_button = QPushButton(_("删除所选草稿"))
-        self.discard_button.clicked.connect(self.discard_selected)
-        row.addWidget(QLabel(_("草稿箱")))
-        row.addWidget(self.drafts_combo, 1)
-        row.addWidget(self.resume_button)
-        row.addWidget(self.discard_button)
-        return bar
-
-    def _applicant_box(self) -> tuple[QGroupBox, QGroupBox]:
-        box = QGroupBox(_("申请人"))
-        form = QFormLayout(box)
-        agent_box = QGroupBox(_("代办、送达与排队"))
-        agent_form = QFormLayout(agent_box)
-        self.kind_combo = QComboBox()
-        self.kind_combo.addItem(_("自然人"), ApplicantKind.PERSON.value)
-        self.kind_combo.addItem(_("法人或其他组织"), ApplicantKind.ORGANISATION.value)
-        self.id_type_combo = self._document_types()
-        self.id_edit = QLineEdit()
-        self.id_edit.setPlaceholderText(_("可直接刷身份证"))
-        self.returning_label = QLabel("")
-        self.returning_label.setObjectName("returningApplicant")
-        self.returning_label.setWordWrap(True)
-        self.returning_button = QPushButton(_("带入回头件信息 (Ctrl+R)"))
-        self.returning_button.setVisible(False)
-        self.returning_button.clicked.connect(self.use_returning)
-        self.name_edit = QLineEdit()
-        self.phone_edit = QLineEdit()
-        self.address_edit = QLineEdit()
-        self.legal_rep_edit = QLineEdit()
-        self.agent_name_edit = QLineEdit()
-        self.agent_id_type_combo = self._document_types()
-        self.agent_id_edit = QLineEdit()
-        self.agent_phone_edit = QLineEdit()
-        self.delivery_combo = QComboBox()
-        self.delivery_combo.addItem(_("窗口领取"), "pickup")
-        self.delivery_combo.addItem(_("邮寄送达"), "mail")
-        self.delivery_address_edit = QLineEdit()
-        self.delivery_address_edit.setPlaceholderText(_("邮寄时填写收件地址"))
-        self.cross_region_check = QCheckBox(_("跨省通办 / 异地代收"))
-        self.other_region_edit = QLineEdit()
-        self.other_region_edit.setPlaceholderText(_("事项所属省市，如 浙江省杭州市"))
-        self.ticket_edit = QLineEdit()
-        self.ticket_edit.setPlaceholderText(_("正在办理的排队号，如 A012"))
-        returning = QWidget()
-        returning_row = QHBoxLayout(returning)
-        returning_row.setContentsMargins(0, 0, 0, 0)
-        returning_row.addWidget(self.returning_label, 1)
-        returning_row.addWidget(self.returning_button)
-        rows: list[tuple[str, QWidget]] = [
-            (_("类型"), self.kind_combo),
-            (_("证件类型"), self.id_type_combo),
-            (_("证件号码/信用代码"), self.id_edit),
-            ("", returning),
-            (_("名称"), self.name_edit),
-            (_("联系电话"), self.phone_edit),
-            (_("联系地址"), self.address_edit),
-            (_("法定代表人"), self.legal_rep_edit),
-            (_("代办人姓名"), self.agent_name_edit),
-            (_("代办人证件类型"), self.agent_id_type_combo),
-            (_("代办人证件号码"), self.agent_id_edit),
-            (_("代办人电话"), self.agent_phone_edit),
-            (_("送达方式"), self.delivery_combo),
-            (_("邮寄地址"), self.delivery_address_edit),
-            ("", self.cross_region_check),
-            (_("跨省通办地区"), self.other_region_edit),
-            (_("排队号"), self.ticket_edit),
-        ]
-        for index, (label, widget) in enumerate(rows):
-            (form if index < 8 else agent_form).addRow(label, widget)
-            if isinstance(widget, QLineEdit):
-                widget.textEdited.connect(self._changed)
-                widget.returnPressed.connect(self.focusNextChild)
-            elif isinstance(widget, QComboBox):
-                widget.currentIndexChanged.connect(self._changed)
-        self._wire_conditional()
-        return box, agent_box
-
-    def _wire_conditional(self) -> None:
+    def _wire(self) -> None:
+        for edit in self.line_edits():
+            edit.textEdited.connect(self._changed)
+        for combo in self.combos():
+            combo.currentIndexChanged.connect(self._changed)
+        self.ticket_edit.textEdited.connect(self._ticket_typed)
         self.cross_region_check.toggled.connect(self._changed)
-        self.cross_region_check.toggled.connect(self._show_conditional)
-        self.delivery_combo.currentIndexChanged.connect(self._show_conditional)
-        self.kind_combo.currentIndexChanged.connect(self._show_conditional)
-        self._show_conditional()
-
-    def _document_types(self) -> QComboBox:
-        combo = QComboBox()
-        for doc in DocumentType:
-            combo.addItem(doc.label, doc.code)
-        return combo
-
-    def _matter_box(self) -> QGroupBox:
-        box = QGroupBox(_("办理事项"))
-        form = QFormLayout(box)
-        self.matter_search = QLineEdit()
-        self.matter_search.setPlaceholderText(_("输入名称、编码或拼音首字母（如 qykb），回车选中"))
+        self.resume_button.clicked.connect(self.resume_selected)
+        self.discard_button.clicked.connect(self.discard_selected)
+        self.returning_button.clicked.connect(self.use_returning)
         self.matter_search.textEdited.connect(self.search_matters)
         self.matter_search.returnPressed.connect(self.choose_hit)
-        self.matter_hits = QListWidget()
-        self.matter_hits.setMaximumHeight(110)
-        self.matter_hits.setVisible(False)
         self.matter_hits.itemActivated.connect(self.choose_hit)
-        self.bundle_combo = QComboBox()
-        self.bundle_combo.addItem(_("（不选一件事主题）"), "")
-        for bundle in self.catalogue.bundles:
-            self.bundle_combo.addItem(bundle.name, bundle.code)
         self.bundle_combo.currentIndexChanged.connect(self._matters_changed)
-        self.matter_list = QListWidget()
-        for matter in self.catalogue.matters:
-            item = QListWidgetItem(f"{matter.name}  {matter.promised_limit.text()}")
-            item.setData(Qt.ItemDataRole.UserRole, matter.implementation_code)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Unchecked)
-            self.matter_list.addItem(item)
         self.matter_list.itemChanged.connect(self._matters_changed)
-        self.matter_list.setMaximumHeight(110)
-        form.addRow(_("查找事项"), self.matter_search)
-        form.addRow("", self.matter_hits)
-        form.addRow(_("一件事主题"), self.bundle_combo)
-        form.addRow(_("单项事项"), self.matter_list)
-        return box
-
-    def _extra_box(self) -> QGroupBox:
-        self.extra_box = QGroupBox(_("事项信息（按所选事项）"))
-        self.extra_form = QFormLayout(self.extra_box)
-        self.extra_box.setVisible(False)
-        return self.extra_box
-
-    def _materials_box(self) -> QGroupBox:
-        box = QGroupBox(_("申请材料（所选事项合并，不重复）"))
-        layout = QHBoxLayout(box)
-        self.materials_table = QTableWidget(0, 7)
-        self.materials_table.setHorizontalHeaderLabels(
-            [
-                _("材料"),
-                _("必需"),
-                _("状态"),
-                _("原件/复印件"),
-                _("份数"),
-                _("容缺补交日期"),
-                _("说明（补正原因）"),
-            ]
-        )
-        self.materials_table.verticalHeader().setVisible(False)
-        self.materials_table.horizontalHeader().setStretchLastSection(True)
-        self.materials_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        layout.setContentsMargins(6, 4, 6, 4)
-        self.materials_table.setMinimumHeight(150)
-        layout.addWidget(self.materials_table)
-        return box
-
-    def _outcome_box(self) -> QWidget:
-        box = QWidget()
-        outer = QVBoxLayout(box)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.setSpacing(4)
-        fields = QHBoxLayout()
-        self.reason_edit = QLineEdit()
-        self.reason_edit.setPlaceholderText(_("补正说明或不予受理理由"))
-        self.basis_edit = QLineEdit()
-        self.basis_edit.setPlaceholderText(_("不予受理的法律依据"))
-        self.authority_edit = QLineEdit()
-        self.authority_edit.setPlaceholderText(_("不予受理时告知可向哪个机关申请"))
-        for edit in (self.reason_edit, self.basis_edit, self.authority_edit):
-            edit.textEdited.connect(self._changed)
-            fields.addWidget(edit, 2)
-        buttons = QHBoxLayout()
-        self.accept_button = QPushButton(_("受理 (F5)"))
-        self.correction_button = QPushButton(_("补正 (F6)"))
-        self.refuse_button = QPushButton(_("不予受理 (F7)"))
-        self.spot_button = QPushButton(_("当场办结 (F8)"))
-        self.draft_button = QPushButton(_("保存草稿 (Ctrl+S)"))
-        self.new_button = QPushButton(_("新表单 (Ctrl+N)"))
-        self.accept_button.clicked.connect(self.accept_case)
-        self.correction_button.clicked.connect(self.request_correction)
-        self.refuse_button.clicked.connect(self.refuse_case)
-        self.spot_button.clicked.connect(self.done_on_the_spot)
-        self.draft_button.clicked.connect(self.save_draft)
-        self.new_button.clicked.connect(self.clear_form)
-        for button in self._buttons():
-            buttons.addWidget(button)
-        outer.addLayout(fields)
-        outer.addLayout(buttons)
-        return box
-
-    def _buttons(self) -> list[QPushButton]:
-        return [
-            self.accept_button,
-            self.correction_button,
-            self.refuse_button,
-            self.spot_button,
-            self.draft_button,
-            self.new_button,
+        self.materials_table.changed.connect(self._changed)
+        self.extras.changed.connect(self._changed)
+        actions: list[tuple[QPushButton, Any]] = [
+            (self.accept_button, self.accept_case),
+            (self.correction_button, self.request_correction),
+            (self.refuse_button, self.refuse_case),
+            (self.spot_button, self.done_on_the_spot),
+            (self.draft_button, self.save_draft),
+            (self.new_button, self.clear_form),
         ]
+        for button, slot in actions:
+            button.clicked.connect(slot)
 
     def _shortcuts(self) -> None:
         keys = [
@@ -433,68 +163,12 @@ class IntakePage(Page):
             ("Ctrl+N", self.clear_form),
             ("Ctrl+D", self.focus_drafts),
             ("Ctrl+R", self.use_returning),
+            ("Ctrl+B", self.receive_correction),
         ]
         for key, slot in keys:
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
-
-    def tab_chain(self) -> list[QWidget]:
-        """The order Tab walks: down the applicant, then matters, materials, the outcome."""
-        return [
-            self.kind_combo,
-            self.id_type_combo,
-            self.id_edit,
-            self.name_edit,
-            self.phone_edit,
-            self.address_edit,
-            self.legal_rep_edit,
-            self.agent_name_edit,
-            self.agent_id_type_combo,
-            self.agent_id_edit,
-            self.agent_phone_edit,
-            self.delivery_combo,
-            self.delivery_address_edit,
-            self.cross_region_check,
-            self.other_region_edit,
-            self.ticket_edit,
-            self.matter_search,
-            self.matter_hits,
-            self.bundle_combo,
-            self.matter_list,
-            self.materials_table,
-            self.reason_edit,
-            self.basis_edit,
-            self.authority_edit,
-            *self._buttons(),
-        ]
-
-    def _tab_order(self) -> None:
-        chain = self.tab_chain()
-        for first, second in itertools.pairwise(chain):
-            QWidget.setTabOrder(first, second)
-
-    def _applicant_edits(self) -> list[QLineEdit]:
-        return [
-            self.id_edit,
-            self.name_edit,
-            self.phone_edit,
-            self.address_edit,
-            self.legal_rep_edit,
-            self.agent_name_edit,
-            self.agent_id_edit,
-            self.agent_phone_edit,
-            self.delivery_address_edit,
-            self.other_region_edit,
-            self.ticket_edit,
-        ]
-
-    def _show_conditional(self, *_args: object) -> None:
-        organisation = self.kind_combo.currentData() == ApplicantKind.ORGANISATION.value
-        self.id_type_combo.setEnabled(not organisation)
-        self.legal_rep_edit.setEnabled(organisation)
-        self.delivery_address_edit.setEnabled(self.delivery_combo.currentData() == "mail")
-        self.other_region_edit.setEnabled(self.cross_region_check.isChecked())
 
     # ---- keyboard -------------------------------------------------------------------------------
 
@@ -525,14 +199,22 @@ class IntakePage(Page):
                 serving.connect(self.serve_ticket)  # the ticket being served is linked to the case
 
     def serve_ticket(self, ticket: Any) -> None:
-        """The queue panel started serving ``ticket``: a new applicant, linked by ticket number."""
+        """The queue panel started serving ``ticket``: a new applicant, linked by the ticket's id."""
         number = str(getattr(ticket, "number", "") or "")
-        if not number or self.ticket_edit.text() == number:
+        ticket_id = getattr(ticket, "id", None)
+        if not number or (self.ticket_edit.text() == number and self.ticket_id == str(ticket_id or "")):
             return
         if self._has_input():
             self.clear_form()  # the previous applicant's form stays parked as a draft
         self.ticket_edit.setText(number)
+        self.ticket_id = str(ticket_id) if isinstance(ticket_id, uuid.UUID) else ""
+        self.ticket_offline = getattr(ticket, "offline", False) is True
         self._changed()
+
+    def _ticket_typed(self, _text: str) -> None:
+        """A number typed by hand is not the ticket the queue panel gave: the link by id goes."""
+        self.ticket_id = ""
+        self.ticket_offline = False
 
     def activated(self) -> None:
         self.refresh_drafts()
@@ -585,6 +267,8 @@ class IntakePage(Page):
                         due=due,
                     )
                 )
+            if self._waiting_case() is not None:
+                lines.append(_("有待补正的办件：按 Ctrl+B 登记本次带来的材料"))
         self.returning_label.setText("\n".join(lines))
 
     def use_returning(self) -> None:
@@ -601,6 +285,59 @@ class IntakePage(Page):
                 edit.setText(value)
         self._changed()
         self.focus_search()
+
+    # ---- corrections brought back (补正) --------------------------------------------------------
+
+    def _waiting_case(self) -> uuid.UUID | None:
+        found = self.returning
+        if found is None:
+            return None
+        waiting = [c for c in found.open_cases if c.status == "correction_requested" and c.case_id]
+        return waiting[0].case_id if waiting else None
+
+    def corrections(self) -> CorrectionService:
+        """Built on first use, on the database worker."""
+        if self._corrections is None:
+            runtime = self.ctx.runtime
+            cases = CaseService(runtime.local, self.catalogue)
+            issuer = NoticeIssuer.for_runtime(runtime)
+            self._corrections = CorrectionService(
+                runtime.local, cases, notices=issuer.desk, catalogue=self.catalogue
+            )
+        return self._corrections
+
+    def receive_correction(self) -> None:
+        """The returning applicant brings materials for their case waiting for a correction."""
+        case_id = self._waiting_case()
+        if case_id is None:
+            self.result_label.setText(_("这位申请人没有等待补正的办件"))
+            return
+        dialog = CorrectionDialog(
+            self.ctx.tasks, self.corrections, self.ctx.session, case_id, self.ctx.errors, self
+        )
+        dialog.recorded.connect(self._correction_recorded)
+        dialog.finished.connect(lambda _r: setattr(self, "correction_dialog", None))
+        self.correction_dialog = dialog
+        dialog.open()
+
+    def _correction_recorded(self, receipt: CorrectionReceipt) -> None:
+        if not self.alive():
+            return
+        if receipt.complete:
+            text = _("办件 {number} 补正材料已齐全，现为“{status}”。").format(
+                number=receipt.case_number, status=receipt.status_label
+            )
+        else:
+            text = _("办件 {number} 已收：{brought}；仍缺：{remaining}（已重新出具补正材料通知书）").format(
+                number=receipt.case_number,
+                brought="、".join(receipt.brought),
+                remaining="、".join(i.name for i in receipt.remaining),
+            )
+        self.result_label.setText(text)
+        for document in receipt.documents:
+            self.show_preview(document)
+        self._looked_up = ""
+        self.validate_now()  # the open cases are looked up again
 
     # ---- matters --------------------------------------------------------------------------------
 
@@ -664,140 +401,37 @@ class IntakePage(Page):
         return merge_materials(m.materials for m in self._all_matters())
 
     def _matters_changed(self, *_args: object) -> None:
-        self._fill_materials({m.key: m for m in self.material_marks()})
-        self._fill_extras(dict(self.extra_values()))
+        self._show_matters({m.key: m for m in self.material_marks()}, dict(self.extra_values()))
         self._changed()
 
-    def _fill_materials(self, previous: dict[str, MaterialIn]) -> None:
-        materials = self._merged_materials()
-        table = self.materials_table
-        table.setRowCount(len(materials))
-        for row, material in enumerate(materials):
-            name = QTableWidgetItem(material.name)
-            name.setData(Qt.ItemDataRole.UserRole, material.key)
-            name.setToolTip(material.standard)
-            table.setItem(row, COL_NAME, name)
-            table.setItem(row, COL_REQUIRED, QTableWidgetItem(_("是") if material.required else _("否")))
-            state = QComboBox()
-            for value, label in _STATES:
-                state.addItem(_(label), value.value)
-            form = QComboBox()
-            for kind, label in _FORMS:
-                form.addItem(_(label), kind.value)
-            form.setCurrentIndex(max(0, form.findData(material.form.value)))
-            count = QSpinBox()
-            count.setRange(0, 999)
-            count.setValue(material.copies)
-            due = QDateEdit(QDate.currentDate())
-            due.setCalendarPopup(True)
-            note = QLineEdit()
-            note.setPlaceholderText(_("缺失或不合格的原因"))
-            note.textEdited.connect(self._changed)
-            mark = previous.get(material.key)
-            if mark is not None:
-                state.setCurrentIndex(max(0, state.findData(mark.state)))
-                if mark.form:
-                    form.setCurrentIndex(max(0, form.findData(mark.form)))
-                count.setValue(mark.count)
-                if mark.due is not None:
-                    due.setDate(QDate(mark.due.year, mark.due.month, mark.due.day))
-                note.setText(mark.note)
-            for signal in (
-                state.currentIndexChanged,
-                form.currentIndexChanged,
-                count.valueChanged,
-                due.dateChanged,
-            ):
-                signal.connect(self._changed)
-            self._follow_state(state, form, count, due)
-            state.currentIndexChanged.connect(
-                lambda _i, s=state, f=form, c=count, d=due: self._follow_state(s, f, c, d)
-            )
-            table.setCellWidget(row, COL_STATE, state)
-            table.setCellWidget(row, COL_FORM, form)
-            table.setCellWidget(row, COL_COUNT, count)
-            table.setCellWidget(row, COL_DUE, due)
-            table.setCellWidget(row, COL_NOTE, note)
-        table.resizeColumnToContents(COL_NAME)
+    def _show_matters(self, marks: dict[str, MaterialIn], extras: dict[str, str]) -> None:
+        self.materials_table.fill(self._merged_materials(), marks)
+        self.extras.fill(extra_fields_of(self._all_matters()), extras)
+        self._update_due_limit()
 
-    @staticmethod
-    def _follow_state(state: QComboBox, form: QComboBox, count: QSpinBox, due: QDateEdit) -> None:
-        """Form and count only for a material handed in, the due date only for a deferred one."""
-        value = state.currentData()
-        form.setEnabled(value == MaterialState.RECEIVED.value)
-        count.setEnabled(value == MaterialState.RECEIVED.value)
-        due.setEnabled(value == MaterialState.DEFERRED.value)
+    def _update_due_limit(self) -> None:
+        """容缺 due dates end at the promised completion date of the chosen matters (computed on the
+        database worker: the working-day calendar may read the hall's holiday table)."""
+        codes, bundle = self.chosen_matters(), str(self.bundle_combo.currentData() or "")
+        key = (codes, bundle)
+        if key == self._limit_key:
+            self.materials_table.set_due_limit(self.materials_table.due_limit)
+            return
+        self._limit_key = key
 
-    def _fill_extras(self, previous: dict[str, str]) -> None:
-        while self.extra_form.rowCount():
-            self.extra_form.removeRow(0)
-        self.extra_widgets = {}
-        fields = extra_fields_of(self._all_matters())
-        for extra in fields:
-            widget = self._extra_widget(extra, previous.get(extra.name, ""))
-            label = extra.label + (" *" if extra.required else "")
-            self.extra_form.addRow(label, widget)
-            self.extra_widgets[extra.name] = widget
-        self.extra_box.setVisible(bool(fields))
+        def show(latest: dt.date | None) -> None:
+            if self.alive() and self._limit_key == key:
+                self.materials_table.set_due_limit(latest)
 
-    def _extra_widget(self, extra: ExtraField, value: str) -> QWidget:
-        if extra.type is FieldType.CHOICE:
-            combo = QComboBox()
-            _narrow(combo)
-            combo.addItem("", "")
-            for choice in extra.choices:
-                combo.addItem(choice, choice)
-            combo.setCurrentIndex(max(0, combo.findData(value)))
-            combo.currentIndexChanged.connect(self._changed)
-            combo.setObjectName(f"extra_{extra.name}")
-            return combo
-        edit = QLineEdit(value)
-        edit.setObjectName(f"extra_{extra.name}")
-        if extra.type is FieldType.NUMBER:
-            edit.setPlaceholderText(_("数字"))
-        elif extra.type is FieldType.DATE:
-            edit.setPlaceholderText(_("日期，如 2026-01-31"))
-        edit.textEdited.connect(self._changed)
-        edit.returnPressed.connect(self.focusNextChild)
-        return edit
+        self.ctx.tasks.db(lambda: self.service().promised_date(codes, bundle), show, self.ctx.errors)
 
     def extra_values(self) -> tuple[tuple[str, str], ...]:
-        values = []
-        for name, widget in self.extra_widgets.items():
-            if isinstance(widget, QComboBox):
-                values.append((name, str(widget.currentData() or "")))
-            elif isinstance(widget, QLineEdit):
-                values.append((name, widget.text()))
-        return tuple(values)
+        return self.extras.values()
 
     # ---- reading and writing the form -----------------------------------------------------------
 
     def material_marks(self) -> tuple[MaterialIn, ...]:
-        marks = []
-        table = self.materials_table
-        for row in range(table.rowCount()):
-            item = table.item(row, COL_NAME)
-            state, form = table.cellWidget(row, COL_STATE), table.cellWidget(row, COL_FORM)
-            count, due = table.cellWidget(row, COL_COUNT), table.cellWidget(row, COL_DUE)
-            if item is None or not isinstance(state, QComboBox) or not isinstance(count, QSpinBox):
-                continue
-            assert isinstance(due, QDateEdit) and isinstance(form, QComboBox)
-            note = table.cellWidget(row, COL_NOTE)
-            value = str(state.currentData())
-            day = due.date()
-            marks.append(
-                MaterialIn(
-                    key=str(item.data(Qt.ItemDataRole.UserRole)),
-                    state=value,
-                    form=str(form.currentData()) if value == MaterialState.RECEIVED else "",
-                    count=count.value(),
-                    due=dt.date(day.year(), day.month(), day.day())
-                    if value == MaterialState.DEFERRED
-                    else None,
-                    note=note.text() if isinstance(note, QLineEdit) else "",
-                )
-            )
-        return tuple(marks)
+        return self.materials_table.marks()
 
     def current_form(self) -> IntakeForm:
         agent = AgentIn(
@@ -827,6 +461,8 @@ class IntakePage(Page):
             ticket_number=self.ticket_edit.text(),
             note=self.reason_edit.text(),
             extra=self.extra_values(),
+            ticket_id=self.ticket_id,
+            ticket_offline=self.ticket_offline,
         )
 
     def set_form(self, form: IntakeForm, draft_id: uuid.UUID | None = None) -> None:
@@ -851,6 +487,7 @@ class IntakePage(Page):
                 (self.reason_edit, form.note),
             ):
                 edit.setText(value)
+            self.ticket_id, self.ticket_offline = form.ticket_id, form.ticket_offline
             if form.agent is not None:
                 self.agent_name_edit.setText(form.agent.name)
                 self._pick(self.agent_id_type_combo, form.agent.id_type)
@@ -863,12 +500,11 @@ class IntakePage(Page):
                 item = self.matter_list.item(row)
                 checked = item.data(Qt.ItemDataRole.UserRole) in form.matter_codes
                 item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
-            self._fill_materials({m.key: m for m in form.materials})
-            self._fill_extras(dict(form.extra))
+            self._show_matters({m.key: m for m in form.materials}, dict(form.extra))
         finally:
             self._loading = False
         self.draft_id = draft_id
-        self._show_conditional()
+        self.show_conditional()
         self.validate_now()
 
     @staticmethod
@@ -884,7 +520,10 @@ class IntakePage(Page):
         if self._service is None:
             runtime = self.ctx.runtime
             issuer = NoticeIssuer.for_runtime(runtime)
-            self._service = IntakeService(runtime.local, self.catalogue, notices=issuer)
+            queues = {False: QueueService(runtime.central), True: QueueService(runtime.local, offline=True)}
+            self._service = IntakeService(
+                runtime.local, self.catalogue, notices=issuer, tickets=queues.__getitem__
+            )
         return self._service
 
     def _changed(self, *_args: object) -> None:
@@ -902,56 +541,30 @@ class IntakePage(Page):
         if not self.alive():
             return
         self.problems = problems
-        shown = [p for p in problems if self._filled(p.field)]
-        self._mark(shown)
+        self._mark([p for p in problems if self.filled(p.field)])
         if not any(p.field == "applicant.id_number" for p in problems) and form.applicant.id_number.strip():
             self._look_up(form)
         elif not form.applicant.id_number.strip():
             self._show_returning(None)
             self._looked_up = ""
 
-    def _filled(self, field: str) -> bool:
-        widget = self._widget_of(field)
-        if isinstance(widget, QLineEdit):
-            return bool(widget.text().strip())
-        if isinstance(widget, QComboBox) and field.startswith("extra."):
-            return bool(widget.currentData())
-        return field == "materials" and self.materials_table.rowCount() > 0
-
-    def _widget_of(self, field: str) -> QWidget | None:
-        if field.startswith("extra."):
-            return self.extra_widgets.get(field.removeprefix("extra."))
-        widget = getattr(self, _FIELD_WIDGETS.get(field, ""), None)
-        return widget if isinstance(widget, QWidget) else None
-
-    def _marked_widgets(self) -> list[QWidget]:
-        names = {getattr(self, n) for n in _FIELD_WIDGETS.values()}
-        return [*names, *self.extra_widgets.values()]
-
     def _mark(self, problems: list[FieldProblem]) -> None:
         reasons: dict[int, tuple[QWidget, list[str]]] = {}
         for problem in problems:
-            widget = self._widget_of(problem.field)
+            widget = self.widget_of(problem.field)
             if widget is not None:
                 reasons.setdefault(id(widget), (widget, []))[1].append(problem.message)
-        for widget in self._marked_widgets():
-            found = reasons.get(id(widget))
-            invalid = found is not None
-            if widget.property("invalid") == invalid and not invalid:
-                continue
-            widget.setProperty("invalid", invalid)
-            widget.setToolTip("\n".join(found[1]) if found else "")
-            widget.setStyleSheet(INVALID_STYLE if invalid else "")
-
-    def field_problem(self, field: str) -> str:
-        """The reason shown at ``field`` now ("" when it is not marked)."""
-        widget = self._widget_of(field)
-        return widget.toolTip() if widget is not None and widget.property("invalid") else ""
+        self.mark(reasons)
 
     # ---- drafts ---------------------------------------------------------------------------------
 
     def save_draft(self) -> None:
+        """Store the form as a draft. Its id is made here, at the first save, so that two saves
+        queued before the first one is done (autosave and Ctrl+S) keep one draft, not two."""
         self._autosave.stop()
+        first = self.draft_id is None
+        if first:
+            self.draft_id = uuid.uuid4()
         form, session, draft, generation = (
             self.current_form(),
             self.ctx.session,
@@ -960,7 +573,7 @@ class IntakePage(Page):
         )
         self.ctx.tasks.db(
             lambda: self.service().save_draft(session, form, draft),
-            lambda info: self._draft_saved(info, generation),
+            lambda info: self._draft_saved(info, generation, first),
         )
 
     def save_draft_if_filled(self) -> None:
@@ -968,14 +581,11 @@ class IntakePage(Page):
             self.save_draft()
 
     def _has_input(self) -> bool:
-        return any(edit.text().strip() for edit in self._applicant_edits()) or bool(self.chosen_matters())
+        return any(edit.text().strip() for edit in self.applicant_edits()) or bool(self.chosen_matters())
 
-    def _draft_saved(self, info: DraftInfo, generation: int) -> None:
-        if not self.alive():
-            return
-        if self.draft_id is None and generation == self._generation:
-            self.draft_id = info.id
-            self.refresh_drafts()
+    def _draft_saved(self, info: DraftInfo, generation: int, first: bool) -> None:
+        if self.alive() and first and info.id == self.draft_id and generation == self._generation:
+            self.refresh_drafts()  # a new draft in the draft box
 
     def refresh_drafts(self) -> None:
         session = self.ctx.session
@@ -1080,6 +690,8 @@ class IntakePage(Page):
             if result.provisional:
                 promised += _("（节假日安排未公布，日期为暂定）")
             lines.append(promised)
+        if result.ticket_linked:
+            lines.append(_("已与排队号 {ticket} 关联").format(ticket=self.ticket_edit.text()))
         if result.missing:
             lines.append(_("需补正：{names}").format(names="、".join(m.name for m in result.missing)))
         if result.returned:
@@ -1135,18 +747,19 @@ class IntakePage(Page):
     # ---- a new applicant ------------------------------------------------------------------------
 
     def _clear_widgets(self) -> None:
-        for edit in [*self._applicant_edits(), self.reason_edit, self.basis_edit, self.authority_edit]:
+        for edit in self.line_edits():
             edit.clear()
-        for combo in (self.kind_combo, self.id_type_combo, self.agent_id_type_combo, self.delivery_combo):
+        for combo in self.combos():
             combo.setCurrentIndex(0)
         self.cross_region_check.setChecked(False)
         self.bundle_combo.setCurrentIndex(0)
         for row in range(self.matter_list.count()):
             self.matter_list.item(row).setCheckState(Qt.CheckState.Unchecked)
         self.materials_table.setRowCount(0)
-        self._fill_extras({})
+        self.extras.fill((), {})
         self.matter_search.clear()
         self.matter_hits.clear()
+        self.ticket_id, self.ticket_offline = "", False
         self._show_returning(None)
         self._looked_up = ""
 
