@@ -35,6 +35,7 @@ delivery (pickup with the signature note, or mail with a tracking number), archi
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import unicodedata
@@ -67,16 +68,18 @@ from clerk_app.i18n import N_, _
 from clerk_app.security.roles import Permission, Role
 from clerk_app.services import case_search
 from clerk_app.services.auth import UserSession
+from clerk_app.services.case_documents import CaseDocumentView, Delivery, StepDocuments, titles
 from clerk_app.services.case_search import (
     mask_id,
     mask_phone,
     matching_cases,
     sees_whole,
 )
+from clerk_app.services.documents import IssuedNotice
 from clerk_app.services.errors import UserError
 from clerk_app.store.base import utcnow
 from clerk_app.store.models.cases import Applicant, Case, CaseEventRecord, CaseMaterial
-from clerk_app.store.uow import Store
+from clerk_app.store.uow import Store, UnitOfWork
 
 #: the hall's time zone (China Standard Time): service days, deadlines
 CHINA = HALL_TZ
@@ -86,6 +89,10 @@ COUNT_CAP = 10_000  # "10000+" beyond this: counting a million matches is not wo
 
 CLOCK_RUNNING = frozenset({CaseState.ACCEPTED.value, CaseState.IN_REVIEW.value})
 CLOCK_SUSPENDED = frozenset({CaseState.CORRECTION_REQUESTED.value, CaseState.SPECIAL_PROCEDURE.value})
+#: a licence is issued from a case in these states (granted, before or after delivery)
+LICENSABLE = frozenset(
+    {CaseState.APPROVED.value, CaseState.APPROVED_TOLERANCE.value, CaseState.DELIVERED.value}
+)
 
 _NOISE = re.compile(r"[\s\u3000\-()（）]")
 _TRACKING = re.compile(r"^[0-9A-Z]{8,30}$")
@@ -199,6 +206,10 @@ class CaseDetail:
     reason: str
     legal_basis: str
     allowed: tuple[str, ...]  # CaseEvent values this user may apply now
+    documents: tuple[CaseDocumentView, ...] = ()  # archived notices and licence, oldest first
+    issued: tuple[IssuedNotice, ...] = ()  # what the step that returned this detail printed
+    licence_title: str = ""  # the licence the case's matter results in ("" for none)
+    licence_due: bool = False  # the licence may be issued now (approved, none issued yet)
 
 
 def _local(at: dt.datetime) -> dt.datetime:
@@ -262,8 +273,10 @@ class CaseService:
         office: OfficeHours | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
         warning_margin: int = 1,
+        documents: StepDocuments | None = None,
     ) -> None:
         self._store = store
+        self.documents = documents  # None: the steps record no documents (a store without a desk)
         self.catalogue = catalogue or load_demo_catalogue()
         self.calendar = calendar or WorkCalendar()
         self.office = office or OfficeHours()
@@ -465,6 +478,16 @@ class CaseService:
             .order_by(CaseMaterial.id)  # time-ordered ids: the order of the intake form
         ).all()
         row = self._row(session, case, applicant, events, now)
+        documents: tuple[CaseDocumentView, ...] = ()
+        licence_title, licence_due = "", False
+        if self.documents is not None:
+            documents = tuple(self.documents.documents(s, case.case_number))
+            kind = self.documents.licence_kind(case)
+            if kind is not None:
+                licence_title = kind.title
+                licence_due = case.status in LICENSABLE and not any(
+                    d.doc_type == "licence" for d in documents
+                )
         agent_id = case.agent_id_number
         if agent_id and row.masked:
             agent_id = mask_id(agent_id)
@@ -482,6 +505,9 @@ class CaseService:
             reason=case.reason,
             legal_basis=case.legal_basis,
             allowed=tuple(e.value for e in case_states.allowed_events(case.status, session.role.value)),
+            documents=documents,
+            licence_title=licence_title,
+            licence_due=licence_due and session.role is not Role.ADMIN,
         )
 
     @staticmethod
@@ -601,7 +627,18 @@ class CaseService:
             case.legal_basis = basis
             step.detail["decision"] = chosen.value
 
-        return self._step(session, case_id, chosen.event, reason, change, legal_basis=basis)
+        def notices(uow: UnitOfWork, case: Case, now: dt.datetime) -> tuple[IssuedNotice, ...]:
+            if self.documents is None:
+                return ()
+            approve = chosen is not Decision.REFUSE
+            tolerance = chosen is Decision.APPROVE_TOLERANCE
+            return (
+                self.documents.issue_decision(
+                    uow, session, case, self.catalogue, approve=approve, tolerance=tolerance, at=now
+                ),
+            )
+
+        return self._step(session, case_id, chosen.event, reason, change, legal_basis=basis, notices=notices)
 
     def confirm_tolerance(self, session: UserSession, case_id: uuid.UUID, note: str = "") -> CaseDetail:
         """容缺材料已补齐: the deferred materials are in."""
@@ -652,7 +689,18 @@ class CaseService:
                 case.delivery_address = target
             case.delivery = how.value
 
-        return self._step(session, case_id, CaseEvent.DELIVER, sign, change)
+        def notices(uow: UnitOfWork, case: Case, now: dt.datetime) -> tuple[IssuedNotice, ...]:
+            if self.documents is None:
+                return ()
+            mail = how is DeliveryMethod.MAIL
+            recipient = who
+            if not recipient:
+                applicant = uow.session.get(Applicant, case.applicant_id)
+                recipient = applicant.name if applicant else ""
+            delivery = Delivery(mail, recipient, sign, tracking, case.delivery_address if mail else "")
+            return (self.documents.issue_delivery(uow, session, case, delivery, at=now),)
+
+        return self._step(session, case_id, CaseEvent.DELIVER, sign, change, notices=notices)
 
     def archive(self, session: UserSession, case_id: uuid.UUID, note: str = "") -> CaseDetail:
         """归档."""
@@ -666,6 +714,39 @@ class CaseService:
 
         return self._step(session, case_id, CaseEvent.WITHDRAW, reason, change)
 
+    def issue_licence(self, session: UserSession, case_id: uuid.UUID) -> CaseDetail:
+        """发证: the licence of an approved case whose matter results in one, in one unit of work
+        with its number, archive record and audit entry (the case's state does not change)."""
+        session.require(Permission.SERVE)
+        if self.documents is None:
+            raise UserError(_("本工作台未配置文书服务，不能发放证照"))
+        now = self._clock()
+        with self._store.unit_of_work() as uow:
+            s = uow.session
+            case = self._case(s, case_id, lock=True)
+            if case.status not in LICENSABLE:
+                raise UserError(
+                    _("办件处于“{state}”状态，不能发放证照：证照在准予许可后发放").format(
+                        state=CaseState(case.status).label
+                    )
+                )
+            issued = (self.documents.issue_licence(uow, session, case, at=now),)
+            uow.flush()
+            result = dataclasses.replace(self._detail(s, session, case, now), issued=issued)
+            uow.commit()
+        return result
+
+    def open_document(self, session: UserSession, case_id: uuid.UUID, document_id: uuid.UUID) -> IssuedNotice:
+        """One archived document of the case, to preview and print again."""
+        session.require(Permission.SERVE)
+        if self.documents is None:
+            raise UserError(_("本工作台未配置文书服务"))
+        with self._store.unit_of_work() as uow:
+            case = self._case(uow.session, case_id)
+            if document_id not in {d.id for d in self.documents.documents(uow.session, case.case_number)}:
+                raise UserError(_("这份文书不属于这件办件"))
+            return self.documents.open(uow, document_id)
+
     def _step(
         self,
         session: UserSession,
@@ -678,6 +759,7 @@ class CaseService:
         resumes: bool = False,
         reason_for: Callable[[Session, uuid.UUID], str] | None = None,
         permission: Permission | None = Permission.SERVE,
+        notices: Callable[[UnitOfWork, Case, dt.datetime], tuple[IssuedNotice, ...]] | None = None,
     ) -> CaseDetail:
         if permission is not None or session.role is not Role.ADMIN:
             session.require(Permission.SERVE)
@@ -699,6 +781,9 @@ class CaseService:
             case.status = verdict.target.value
             if chosen in (CaseEvent.REFUSE, CaseEvent.APPROVE_TOLERANCE):
                 case.reason = text[:500]
+            issued = notices(uow, case, now) if notices is not None else ()
+            if issued:
+                step.detail["documents"] = titles(issued)
             record = CaseEventRecord(
                 case_id=case.id,
                 event=chosen.value,
@@ -719,7 +804,7 @@ class CaseService:
                     record.detail = {**step.detail, "promised_due": case.promised_due.isoformat()}
             s.add(record)
             uow.flush()
-            result = self._detail(s, session, case, now)
+            result = dataclasses.replace(self._detail(s, session, case, now), issued=issued)
             uow.commit()
         return result
 
@@ -756,6 +841,7 @@ _DETAIL_LABELS = {
     "decision": N_("决定"),
     "promised_due": N_("承诺办结时间"),
     "notice": N_("文书"),
+    "documents": N_("文书"),
     "missing": N_("需补正材料"),
     "received": N_("已收材料"),
 }
