@@ -1,7 +1,9 @@
 """The workstation's main window: navigation on the left, pages on the right, status bar below.
 
-Pages come from ``clerk_app.gui.pages.PAGES``, filtered by role. The status bar shows who is
-signed in, the window, the local store, the central store's reachability and the time.
+Pages come from ``clerk_app.gui.pages.PAGES``, filtered by role. A page class marked ``docked``
+(the clerk's queue panel) is not a page of the stack but a dock beside it, on screen whatever
+page is shown, its keys with it. The status bar shows who is signed in, the window, the local
+store, the central store's reachability and the time.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QDockWidget,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -24,6 +27,7 @@ from clerk_app.domain.halltime import hall_now
 from clerk_app.gui.lock import IdleWatcher, LockDialog
 from clerk_app.gui.pages import PAGES, Page, PageContext
 from clerk_app.gui.pages.home import SHORTCUTS
+from clerk_app.gui.rating_pad import RatingPad
 from clerk_app.gui.sync_status import SyncController, SyncIndicator
 from clerk_app.i18n import _
 from clerk_app.security.roles import Role
@@ -39,7 +43,9 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowTitle(_("政务服务窗口工作台 - {hall}").format(hall=ctx.session.hall_name))
         self.pages: list[Page] = []
+        self.docks: dict[str, Page] = {}
         self.lock_dialog: LockDialog | None = None
+        self._pad: RatingPad | None = None
         self._build()
         self._build_status_bar()
         self._build_actions()
@@ -58,8 +64,14 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(body)
         role = self.ctx.session.role
         for page_cls in PAGES:
-            if self._shows(page_cls, role):
-                self._add_page(page_cls(self.ctx))
+            if not self._shows(page_cls, role):
+                continue
+            if getattr(page_cls, "docked", False):
+                if self.ctx.session.window_number is not None:  # a window's panel: not for back office
+                    self._add_dock(page_cls(self.ctx))
+                continue
+            self._add_page(page_cls(self.ctx))
+        self._wire_docks()
         self.nav.currentRowChanged.connect(self._switch)
         self.nav.setCurrentRow(0)
 
@@ -97,6 +109,40 @@ class MainWindow(QMainWindow):
         item.setData(Qt.ItemDataRole.UserRole, page.key)
         self.nav.addItem(item)
 
+    def _add_dock(self, page: Page) -> None:
+        dock = QDockWidget(_(page.title), self)
+        dock.setObjectName(f"{page.key}Dock")
+        # neither closed nor floated: its keys stay active over every page of this window
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        dock.setAllowedAreas(Qt.DockWidgetArea.RightDockWidgetArea | Qt.DockWidgetArea.LeftDockWidgetArea
+                             | Qt.DockWidgetArea.BottomDockWidgetArea)  # fmt: skip
+        dock.setWidget(page)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.docks[page.key] = page
+
+    def _wire_docks(self) -> None:
+        queue = self.docks.get("queue")
+        finished = getattr(queue, "service_finished", None)
+        if finished is not None:
+            finished.connect(self.ask_rating)
+
+    def ask_rating(self, ticket: object, matter: str) -> None:
+        """A service ended with 办结 at the queue panel: the rating pad asks the applicant."""
+        ticket_id = getattr(ticket, "id", ticket)
+        self.rating_pad().request_rating(f"ticket:{ticket_id}", matter)
+
+    def rating_pad(self) -> RatingPad:
+        """The applicant-facing rating pad: the 好差评 page's when it is there, else our own."""
+        for page in self.pages:
+            open_pad = getattr(page, "open_pad", None)
+            if page.key == "ratings" and open_pad is not None:
+                pad: RatingPad = open_pad()
+                return pad
+        if self._pad is None:
+            self._pad = RatingPad(self.ctx)
+            self._pad.show_on_applicant_screen()
+        return self._pad
+
     def _switch(self, row: int) -> None:
         if 0 <= row < len(self.pages):
             self.stack.setCurrentIndex(row)
@@ -107,6 +153,8 @@ class MainWindow(QMainWindow):
             if page.key == key:
                 self.nav.setCurrentRow(row)
                 return page
+        if key in self.docks:
+            return self.docks[key]
         raise KeyError(key)
 
     # --- status bar -----------------------------------------------------------------------------
@@ -131,7 +179,7 @@ class MainWindow(QMainWindow):
             self.sync, self.central_label, embedded=self.ctx.runtime.central_is_embedded
         )
         bar.addWidget(self.sync_indicator.progress_bar)
-        for page in self.pages:
+        for page in [*self.pages, *self.docks.values()]:
             if hasattr(page, "attach_sync"):
                 page.attach_sync(self.sync)
         self.ctx.tasks.db_done.connect(self.sync.local_changed)

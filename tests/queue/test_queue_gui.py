@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QPushButton
+from PySide6.QtGui import QShortcut
+from PySide6.QtWidgets import QApplication, QDockWidget, QPushButton
 from pytestqt.qtbot import QtBot
 from queue_helpers import clerk, key
 
@@ -21,7 +22,9 @@ from clerk_app.gui.queue.display import HallDisplay, call_text
 from clerk_app.gui.queue.kiosk import Kiosk
 from clerk_app.gui.queue.panel import QueuePanel
 from clerk_app.gui.queue.speech import Announcer, EspeakEngine, SpeechEngine, wav_seconds
+from clerk_app.gui.rating_pad import RATING
 from clerk_app.gui.tasks import TaskRunner
+from clerk_app.gui.workstation import Workstation
 from clerk_app.services.auth import AuthService
 from clerk_app.services.demo import ensure_demo
 from clerk_app.services.queue import QueueService, seed_demo_queue
@@ -192,14 +195,15 @@ def test_panel_f_keys_call_start_finish(qtbot: QtBot, runtime: Runtime, tasks: T
     panel = _panel(qtbot, runtime, tasks)
     assert panel.number.text() == "空闲" and panel.waiting.rowCount() == 2
     assert "综合业务 等候 2 人" in panel.counts.text()
-    qtbot.keyClick(panel, Qt.Key.Key_F5)
+    shift = Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(panel, Qt.Key.Key_F5, shift)
     qtbot.waitUntil(lambda: panel.number.text() == "A001", timeout=5000)
-    qtbot.keyClick(panel, Qt.Key.Key_F7)
+    qtbot.keyClick(panel, Qt.Key.Key_F7, shift)
     qtbot.waitUntil(lambda: panel.view is not None and panel.view.current is not None
                     and panel.view.current.state == "serving", timeout=5000)  # fmt: skip
-    qtbot.keyClick(panel, Qt.Key.Key_F10)
+    qtbot.keyClick(panel, Qt.Key.Key_F10, shift)
     qtbot.waitUntil(lambda: panel.number.text() == "空闲", timeout=5000)
-    qtbot.keyClick(panel, Qt.Key.Key_F5)
+    qtbot.keyClick(panel, Qt.Key.Key_F5, shift)
     qtbot.waitUntil(lambda: panel.number.text() == "A002", timeout=5000)
     assert "绿色通道" in panel.state.text()
 
@@ -213,7 +217,7 @@ def test_panel_switches_to_the_local_queue_when_central_is_down(
     assert panel.offline and "临时队列" in panel.banner.text() and panel.local_button.isVisible()
     qtbot.mouseClick(panel.local_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.view is not None and len(panel.view.waiting) == 1, timeout=5000)
-    qtbot.keyClick(panel, Qt.Key.Key_F5)
+    qtbot.keyClick(panel, Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)
     qtbot.waitUntil(lambda: panel.number.text() == "07-001", timeout=5000)
     assert not panel.findChild(QPushButton, "transferButton").isEnabled()
 
@@ -244,3 +248,75 @@ def test_espeak_fallback_renders_each_call_and_keeps_them_in_turn(qtbot: QtBot) 
     assert len(started) == 2 and started[1].startswith(call_text("A002", 5))
     wavs = list(engine._dir.glob("*.wav"))
     assert wavs and all(wav_seconds(w) > 0.5 for w in wavs), "espeak-ng wrote the WAV files"
+
+
+@pytest.fixture
+def station(qapp: QApplication, data_dir: Path) -> Iterator[Workstation]:
+    gui_app.configure(qapp, "zh_CN")
+    rt = open_runtime(resolve_paths(data_dir))
+    ensure_demo(rt.central, rt.local)
+    ws = Workstation(rt, qapp)
+    ws.errors.interactive = False
+    yield ws
+    if ws.window is not None:
+        ws.window.close()
+    ws.shutdown()
+
+
+def test_docked_panel_answers_its_keys_over_the_intake_page_and_asks_for_a_rating(
+    qtbot: QtBot, station: Workstation
+) -> None:
+    """The panel is a dock of the main window; with the intake page shown, Shift+F5 calls,
+    Shift+F7 starts, Shift+F10 finishes, and the finish opens the rating pad for that ticket."""
+    service = QueueService(station.runtime.central)
+    service.issue("A")
+    main = station.open_main(station.auth.login(3, "wangxy", "Window#2026"))
+    qtbot.addWidget(main)
+    for other in QApplication.topLevelWidgets():  # leftovers of earlier tests must not hold focus
+        if other is not main and other.isVisible():
+            other.close()
+    main.show()
+    main.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is main)
+    panel = main.docks["queue"]
+    assert isinstance(panel, QueuePanel)
+    dock = panel.parentWidget()
+    assert isinstance(dock, QDockWidget) and dock.isVisible()
+    assert "queue" not in [p.key for p in main.pages]
+    intake = main.show_page("intake")
+    assert main.stack.currentWidget() is intake
+    qtbot.waitUntil(lambda: panel.view is not None, timeout=5000)
+    assert panel.buttons["callNextButton"].text() == "⇧F5 叫下一位"
+
+    qtbot.keyClick(main, Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: panel.number.text() == "A001", timeout=5000)
+    assert main.stack.currentWidget() is intake
+    qtbot.keyClick(main, Qt.Key.Key_F7, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: panel.view is not None and panel.view.current is not None
+                    and panel.view.current.state == "serving", timeout=5000)  # fmt: skip
+    ticket = panel.view.current
+    assert ticket is not None
+    main.show_page("cases")
+    with qtbot.waitSignal(panel.service_finished, timeout=5000) as finished:
+        qtbot.keyClick(main, Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier)
+    assert finished.args[1] == "综合业务"
+    qtbot.waitUntil(lambda: panel.number.text() == "空闲", timeout=5000)
+    pad = main.rating_pad()
+    assert pad.isVisible() and pad.service_ref == f"ticket:{ticket.id}" and pad.matter_name == "综合业务"
+    assert pad.stack.currentIndex() == RATING
+    pad.close()
+
+
+def test_plain_f5_is_left_to_the_intake_page(qtbot: QtBot, station: Workstation) -> None:
+    """The intake page's own F5 (受理) is not taken by the docked panel: F5 calls nobody."""
+    service = QueueService(station.runtime.central)
+    service.issue("A")
+    main = station.open_main(station.auth.login(3, "wangxy", "Window#2026"))
+    qtbot.addWidget(main)
+    panel = main.docks["queue"]
+    assert isinstance(panel, QueuePanel)
+    main.show()
+    main.show_page("intake")
+    qtbot.waitUntil(lambda: panel.view is not None, timeout=5000)
+    shortcuts = {s.key().toString() for s in panel.findChildren(QShortcut)}
+    assert "F5" not in shortcuts and "Shift+F5" in shortcuts

@@ -1,4 +1,9 @@
-"""The clerk's queue panel (a page of the workstation, F5–F12).
+"""The clerk's queue panel, docked in the workstation beside every page (Shift+F5 … Shift+F12).
+
+The keys work whichever page is shown: the intake and case pages keep the plain F5 … F10 for their
+own steps, so the queue's presses are the same keys with Shift (Shift+F5 calls the next applicant).
+After 办结 the panel tells the workstation (``service_finished``), which asks the applicant for a
+rating on the rating pad.
 
 Every press carries a fresh idempotency key; a press whose call failed on the connection is
 retried once with the same key, so a lost reply never calls twice. When the central store
@@ -48,23 +53,43 @@ log = logging.getLogger("clerk.queue")
 PROBE_MS = 5_000
 REFRESH_MS = 3_000
 KEYS = {
-    "callNextButton": "F5",
-    "recallButton": "F6",
-    "startButton": "F7",
-    "noShowButton": "F8",
-    "parkButton": "F9",
-    "finishButton": "F10",
-    "transferButton": "F11",
-    "pauseButton": "F12",
+    "callNextButton": "Shift+F5",
+    "recallButton": "Shift+F6",
+    "startButton": "Shift+F7",
+    "noShowButton": "Shift+F8",
+    "parkButton": "Shift+F9",
+    "finishButton": "Shift+F10",
+    "transferButton": "Shift+F11",
+    "pauseButton": "Shift+F12",
 }
+#: the buttons' words (the key is shown before them, as the clerk presses it)
+LABELS = {
+    "callNextButton": N_("叫下一位"),
+    "recallButton": N_("重呼"),
+    "startButton": N_("开始办理"),
+    "noShowButton": N_("过号"),
+    "parkButton": N_("挂起"),
+    "finishButton": N_("办结"),
+    "transferButton": N_("转窗"),
+    "pauseButton": N_("暂停"),
+}
+
+
+def key_text(name: str) -> str:
+    """``⇧F5`` for Shift+F5: short enough for a button of the docked panel."""
+    return KEYS[name].replace("Shift+", "⇧")
 
 
 class QueuePanel(Page):
     key = "queue"
     title = N_("叫号")
     permission = Permission.SERVE
+    #: the panel lives in a dock of the main window rather than in its page stack
+    docked = True
     serving_started = Signal(object)
     view_changed = Signal(object)
+    #: (TicketView, category name): a ticket's service ended with 办结 at this window
+    service_finished = Signal(object, str)
 
     def __init__(self, ctx: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -84,6 +109,8 @@ class QueuePanel(Page):
         self.parked = child(form, QListWidget, "parkedList")
         self.local_button = child(form, QPushButton, "localTicketButton")
         self.buttons = {name: child(form, QPushButton, name) for name in KEYS}
+        for name, button in self.buttons.items():
+            button.setText(f"{key_text(name)} {_(LABELS[name])}")
         self._wire()
         self.waiting.setHorizontalHeaderLabels([_("号码"), _("类别"), _("取号时间"), _("备注")])
         self.waiting.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -138,9 +165,21 @@ class QueuePanel(Page):
 
     # --- presses ---------------------------------------------------------------------------------
 
-    def _press(self, fn: Callable[[QueueService, str], object], retried: bool = False, key: str = "") -> None:
+    def _press(
+        self,
+        fn: Callable[[QueueService, str], object],
+        retried: bool = False,
+        key: str = "",
+        done: Callable[[object], None] | None = None,
+    ) -> None:
         key = key or uuid.uuid4().hex
         service = self.service
+
+        @while_alive
+        def succeeded(result: object) -> None:
+            if done is not None:
+                done(result)
+            self.refresh()
 
         def failed(exc: BaseException) -> None:
             if (
@@ -149,14 +188,14 @@ class QueuePanel(Page):
                 and not retried
                 and not self.offline
             ):
-                self._press(fn, True, key)  # the same key: a lost reply is replayed, never repeated
+                self._press(fn, True, key, done)  # the same key: a lost reply is replayed, never repeated
                 return
             if isinstance(exc, DBAPIError) and not self.offline:
                 self.go_offline()
                 return
             self.ctx.errors(exc)
 
-        self.ctx.tasks.db(lambda: fn(service, key), lambda _r: self.refresh(), failed)
+        self.ctx.tasks.db(lambda: fn(service, key), succeeded, failed)
 
     def call_next(self) -> None:
         who = self.ctx.session
@@ -175,10 +214,20 @@ class QueuePanel(Page):
             "park": QueueService.park,
             "finish": QueueService.finish,
         }[action]
-        self._press(lambda s, k: method(s, who, current.id, k))
+        done = self._finished if action == "finish" else None
+        self._press(lambda s, k: method(s, who, current.id, k), done=done)
         if action == "start":
             self.serving_started.emit(current)
             self._open_intake()
+
+    def _finished(self, result: object) -> None:
+        """办结 went through: unless the ticket went back to the window that sent it here (its
+        service continues there), the applicant is asked to rate this service."""
+        if not isinstance(result, TicketView) or result.state != "done":
+            return
+        names = {c.code: c.name for c in self.view.categories} if self.view else {}
+        name = _("本窗口临时号") if result.offline else names.get(result.category, result.category)
+        self.service_finished.emit(result, name)
 
     def _open_intake(self) -> None:
         main = self.window()
@@ -306,7 +355,8 @@ class QueuePanel(Page):
         paused = _("暂停：{r}").format(r=_(PAUSE_REASONS.get(view.pause_reason, "")))
         status = {"open": _("叫号中"), "paused": paused, "closed": _("未开始")}.get(view.status, view.status)
         self.status.setText(_("{n} 号窗口 · {s}").format(n=view.number, s=status))
-        self.buttons["pauseButton"].setText(_("F12 恢复") if view.status == "paused" else _("F12 暂停"))
+        pause = _("恢复") if view.status == "paused" else _(LABELS["pauseButton"])
+        self.buttons["pauseButton"].setText(f"{key_text('pauseButton')} {pause}")
         line = _("{name} 等候 {n} 人，最长 {m} 分钟")
         parts = [
             line.format(name=c.name, n=c.waiting, m=int(c.longest_wait.total_seconds() // 60))
@@ -325,7 +375,7 @@ class QueuePanel(Page):
 
     def _state_text(self, current: TicketView | None, view: WindowView) -> str:
         if current is None:
-            return _("按 F5 叫下一位")
+            return _("按 Shift+F5 叫下一位")
         text = state_label(current.state)
         if current.state == "called" and current.recall_count:
             text += _("（已重呼 {n}/{m} 次）").format(n=current.recall_count, m=view.recall_limit)

@@ -80,7 +80,7 @@ def shot_queue(ctx: ShotContext) -> list[Path]:
     busy_hall(station.runtime, sessions)
     written = render_queue_shots(ctx.app, station.runtime, station.tasks, ctx.out)
     main = ctx.main_window("wangxy", "Window#2026", 3)
-    main.show_page("queue")
+    main.show_page("intake")  # the queue panel is docked beside whatever page is shown
     written.append(ctx.save(main, "queue_panel"))
     main.close()
     return written
