@@ -106,6 +106,7 @@ class CorrectionService:
         notices: CaseDocuments | None = None,
         catalogue: Catalogue | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
+        top_up: Callable[[], object] | None = None,
     ) -> None:
         self._store = store
         self.cases = cases
@@ -113,6 +114,9 @@ class CorrectionService:
         self.notices = notices
         self.catalogue = catalogue or load_demo_catalogue()
         self._clock = clock
+        #: refills the notice number blocks before a partial return is recorded (outside its
+        #: unit of work; quiet offline), as the intake outcomes do
+        self.top_up = top_up
 
     def checklist(self, session: UserSession, case_id: uuid.UUID) -> CorrectionChecklist:
         """The materials this case still owes (a case waiting for a correction)."""
@@ -136,6 +140,8 @@ class CorrectionService:
             ch not in "\n\t" and (ch in _BIDI or unicodedata.category(ch) in _BAD_CATEGORIES) for ch in text
         ):
             raise UserError(_("说明中含有不允许的控制字符"))
+        if self.notices is not None and self.top_up is not None:
+            self.top_up()
         now = self._clock()
         with self._store.unit_of_work() as uow:
             s = uow.session

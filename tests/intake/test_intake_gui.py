@@ -6,25 +6,18 @@ on the spot, the ID-card reader, the returning applicant, parked drafts and the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QInputMethodEvent
 from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
-from clerk_app.gui import app as gui_app
 from clerk_app.gui.id_reader import BurstDetector
 from clerk_app.gui.intake_widgets import DateField, hall_today
 from clerk_app.gui.pages.intake import COL_DUE, COL_FORM, COL_NOTE, COL_STATE, IntakePage
 from clerk_app.gui.workstation import Workstation
 from clerk_app.services.auth import AuthService
-from clerk_app.services.demo import DEMO_USERS, ensure_demo
-from clerk_app.services.runtime import open_runtime
-from clerk_app.settings import resolve_paths
+from clerk_app.services.demo import DEMO_USERS
 from clerk_app.store.models import OutboxEntry
 from clerk_app.store.models.cases import Case, CaseEventRecord, CaseMaterial, IntakeDraft
 from clerk_app.store.models.documents import DocumentRecord
@@ -34,19 +27,6 @@ SOLE_TRADER = "113501000300100158000105004000004"
 VALID_ID = "11010519491231002X"
 BAD_CHECK_ID = "110105194912310021"
 WAIT = 15_000
-
-
-@pytest.fixture
-def station(qapp: QApplication, data_dir: Path) -> Iterator[Workstation]:
-    gui_app.configure(qapp, "zh_CN")
-    runtime = open_runtime(resolve_paths(data_dir))
-    ensure_demo(runtime.central, runtime.local)
-    ws = Workstation(runtime, qapp)
-    ws.errors.interactive = False
-    yield ws
-    if ws.window is not None:
-        ws.window.close()
-    ws.shutdown()
 
 
 def _page(qtbot: QtBot, station: Workstation) -> IntakePage:

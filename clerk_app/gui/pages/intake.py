@@ -301,8 +301,13 @@ class IntakePage(IntakeView):
             runtime = self.ctx.runtime
             cases = CaseService(runtime.local, self.catalogue)
             issuer = NoticeIssuer.for_runtime(runtime)
+
+            def top_up() -> object:
+                year = dt.datetime.now(CHINA).year
+                return NoticeIssuer.top_up(runtime.local, runtime.central, (DocType.CORRECTION,), year)
+
             self._corrections = CorrectionService(
-                runtime.local, cases, notices=issuer.desk, catalogue=self.catalogue
+                runtime.local, cases, notices=issuer.desk, catalogue=self.catalogue, top_up=top_up
             )
         return self._corrections
 
