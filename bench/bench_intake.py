@@ -11,6 +11,9 @@
 - ``accept_case_p95_ms``: the 95th percentile of the same service calls.
 - ``accept_with_notices_ms``: the same accept with the 受理通知书 numbered, rendered (PDF) and
   archived in the same unit of work (what the window waits for before the preview); goal ≤ 300 ms.
+- ``accept_with_ticket_link_ms``: the same accept (no notices) with the served ticket linked to
+  the case by its id through ``QueueService.link_case`` on a SQLite central store right after the
+  case commits; baseline: the same accept without a ticket, in alternating rounds of the same run.
 
 ``run(quick)`` returns dicts with ``name``, ``value``, ``unit``, ``goal`` (and ``baseline``/``ratio``).
 Run alone: ``python bench/bench_intake.py [--quick]``.
@@ -25,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +51,7 @@ from clerk_app.services.intake import (
     MaterialState,
 )
 from clerk_app.services.intake_notices import NoticeIssuer
+from clerk_app.services.queue import QueueService, seed_demo_queue
 from clerk_app.services.runtime import open_store
 from clerk_app.store.models.cases import Applicant, Case, CaseEventRecord, CaseMaterial
 from clerk_app.store.uow import Store
@@ -239,6 +244,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                 t0 = time.perf_counter()
                 noticing.accept(session, form)
                 with_notice.append(time.perf_counter() - t0)
+            linked, unlinked = _ticket_link(store, central, service, session, form, 3 if quick else 20)
         finally:
             store.dispose()
             central.dispose()
@@ -268,7 +274,43 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             "unit": "ms/case (median, 受理通知书 rendered and archived)",
             "goal": "<= 300",
         },
+        {
+            "name": "accept_with_ticket_link_ms",
+            "value": round(_ms(linked)[0], 2),
+            "unit": "ms/case (median, ticket linked in the central queue)",
+            "goal": "<= 80",
+            "baseline": round(_ms(unlinked)[0], 2),
+            "ratio": round(_ms(linked)[0] / _ms(unlinked)[0], 2),
+        },
     ]
+
+
+def _ticket_link(
+    store: Store, central: Store, plain: IntakeService, session: UserSession, form: IntakeForm, rounds: int
+) -> tuple[list[float], list[float]]:
+    """Accept with the served ticket linked, and without, alternating (queue steps not timed)."""
+    seed_demo_queue(central)
+    queue = QueueService(central)
+    linking = IntakeService(store, plain.catalogue, plain.rules.calendar, tickets=lambda _offline: queue)
+    linked: list[float] = []
+    unlinked: list[float] = []
+    for _ in range(rounds):
+        for _ in range(5):
+            queue.issue("A")
+            ticket = queue.call_next(session, uuid.uuid4().hex)
+            assert ticket is not None
+            queue.start(session, ticket.id, uuid.uuid4().hex)
+            served = replace(form, ticket_number=ticket.number, ticket_id=str(ticket.id))
+            t0 = time.perf_counter()
+            result = linking.accept(session, served)
+            linked.append(time.perf_counter() - t0)
+            assert result.ticket_linked, result.warnings
+            queue.finish(session, ticket.id, uuid.uuid4().hex)
+        for _ in range(5):
+            t0 = time.perf_counter()
+            plain.accept(session, form)
+            unlinked.append(time.perf_counter() - t0)
+    return linked, unlinked
 
 
 if __name__ == "__main__":
