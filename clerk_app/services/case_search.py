@@ -49,7 +49,6 @@ MIN_PREFIX_CHARS = 6  # a number is looked for by its beginning from this length
 MAX_QUERY_CHARS = 100
 MIN_CASE_NUMBER_CHARS = 8  # a case number is looked for from its whole service day (YYYYMMDD) on
 MAX_TAIL_CHARS = TAIL  # "ends with" is looked for up to this length (尾号 of a phone or ID)
-APPLICANT_LIST_CAP = 2_000  # more matching applicants than this: a subquery instead of a list
 #: the end of a key range: above every character (binary order on SQLite, "C" on PostgreSQL)
 _TOP = "\U0010ffff"
 
@@ -146,34 +145,42 @@ def _keys(kind: str, start: str) -> ColumnElement[bool]:
     return and_(CaseSearchKey.kind == kind, CaseSearchKey.key >= start, CaseSearchKey.key < start + _TOP)
 
 
-def _applicants_by_keys(condition: ColumnElement[bool]) -> ColumnElement[bool]:
-    return Applicant.id.in_(select(CaseSearchKey.applicant_id).where(condition))
+def _by_keys(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Cases of the applicants whose search keys meet ``condition`` (a subquery: SQLite reads it
+    once, then the cases' index on applicant)."""
+    return Case.applicant_id.in_(select(CaseSearchKey.applicant_id).where(condition))
 
 
-def applicant_condition(query: SearchText, dialect: str) -> ColumnElement[bool] | None:
-    """The applicants the query means; None when it says nothing about the applicant."""
+def _by_applicant(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    return Case.applicant_id.in_(select(Applicant.id).where(condition))
+
+
+def applicant_terms(query: SearchText, dialect: str) -> list[ColumnElement[bool]]:
+    """Conditions on the case's applicant that the query means (any of them)."""
     if query.name:
-        start = query.name[:KEY_CHARS]
-        found = _applicants_by_keys(_keys(KIND_NAME, start))
+        found = _keys(KIND_NAME, query.name[:KEY_CHARS])
         if len(query.name) > KEY_CHARS:  # the keys are cut: the rest is checked on the name
             whole = func.lower(Applicant.name).like(f"%{_escape_like(query.name)}%", escape="\\")
-            return and_(found, whole)
-        return found
+            return [
+                _by_applicant(and_(Applicant.id.in_(select(CaseSearchKey.applicant_id).where(found)), whole))
+            ]
+        return [_by_keys(found)]
     if not query.number:
-        return None
+        return []
     compact, digits = query.number, query.number.isdigit()
     terms: list[ColumnElement[bool]] = []
     if len(compact) >= MIN_PREFIX_CHARS:  # four or five characters are a 尾号, not a beginning
-        terms.append(prefix(Applicant.id_number, compact, dialect))
+        starts = [prefix(Applicant.id_number, compact, dialect)]
         if digits:
-            terms.append(prefix(Applicant.phone, compact, dialect))
+            starts.append(prefix(Applicant.phone, compact, dialect))
+        terms.append(_by_applicant(or_(*starts)))
     if len(compact) <= MAX_TAIL_CHARS:  # 尾号: a whole number is not looked for by its end
         backwards = compact[::-1]
         tails = [_keys(KIND_ID, backwards)]
         if digits:
             tails.append(_keys(KIND_PHONE, backwards))
-        terms.append(_applicants_by_keys(or_(*tails)))
-    return or_(*terms)
+        terms.append(_by_keys(or_(*tails)))
+    return terms
 
 
 def case_condition(query: SearchText, dialect: str) -> ColumnElement[bool] | None:
@@ -182,20 +189,10 @@ def case_condition(query: SearchText, dialect: str) -> ColumnElement[bool] | Non
 
 
 def matching_cases(s: Session, query: SearchText) -> ColumnElement[bool] | None:
-    """The cases' condition for ``query``; None for no condition at all.
-
-    The applicants are looked up first, on their own: a short list of ids (the usual answer)
-    makes a far simpler query of the cases than a subquery joined in."""
+    """The cases' condition for ``query``; None for no condition at all."""
     if query.empty:
         return None
     dialect = s.get_bind().dialect.name
     on_case = case_condition(query, dialect)
-    on_applicant = applicant_condition(query, dialect)
-    parts: list[ColumnElement[bool]] = [] if on_case is None else [on_case]
-    if on_applicant is not None:
-        ids = s.scalars(select(Applicant.id).where(on_applicant).limit(APPLICANT_LIST_CAP + 1)).all()
-        if len(ids) > APPLICANT_LIST_CAP:
-            parts.append(Case.applicant_id.in_(select(Applicant.id).where(on_applicant)))
-        elif ids:
-            parts.append(Case.applicant_id.in_(ids))
+    parts = [*([] if on_case is None else [on_case]), *applicant_terms(query, dialect)]
     return or_(*parts) if parts else false()

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from clerk_app.domain import case_states
@@ -261,6 +261,14 @@ _LISTED = (
 )
 
 
+#: the rows of one page by their ids, built once (its SQL and cache key are reused)
+_PAGE_ROWS = (
+    select(*_LISTED)
+    .join(Applicant, Applicant.id == Case.applicant_id)
+    .where(Case.id.in_(bindparam("ids", expanding=True)))
+)
+
+
 class CaseService:
     """Cases of the local store of this workstation, as the cases screen needs them."""
 
@@ -277,6 +285,7 @@ class CaseService:
     ) -> None:
         self._store = store
         self.documents = documents  # None: the steps record no documents (a store without a desk)
+        self._names: dict[tuple[str, ...], tuple[str, ...]] = {}  # matter codes → names
         self.catalogue = catalogue or load_demo_catalogue()
         self.calendar = calendar or WorkCalendar()
         self.office = office or OfficeHours()
@@ -303,20 +312,23 @@ class CaseService:
             if query.deadline:
                 wanted = {DeadlineStatus(v) for v in query.deadline}
                 where.append(self._deadline_condition(s, where, wanted, now))
-            # plain columns, not entities: a page of results needs no identity map
-            rows = s.execute(
-                select(*_LISTED)
-                .join(Applicant, Applicant.id == Case.applicant_id)
+            # the page's ids first: with a text condition this reads only the index
+            # ix_cases_applicant_search (applicant, deleted, received, status, id), never a case row
+            ids = s.scalars(
+                select(Case.id)
                 .where(*where)
                 .order_by(Case.received_at.desc(), Case.id.desc())
                 .offset(page * size)
                 .limit(size)
             ).all()
-            if page == 0 and len(rows) < size:  # all of them are on this page
-                total = len(rows)
+            if page == 0 and len(ids) < size:  # all of them are on this page
+                total = len(ids)
             else:
                 counted = select(Case.id).where(*where).limit(COUNT_CAP + 1).subquery()
                 total = int(s.scalar(select(func.count()).select_from(counted)) or 0)
+            # then the rows of this page only: plain columns, no identity map
+            found = {r.id: r for r in s.execute(_PAGE_ROWS, {"ids": list(ids)})} if ids else {}
+            rows = [found[i] for i in ids if i in found]
             events = self._suspension_events(s, rows)
             shown = tuple(self._row(session, r, r, events.get(r.id, []), now) for r in rows)
         return CasePage(shown, min(total, COUNT_CAP), total > COUNT_CAP, page, size)
@@ -425,12 +437,6 @@ class CaseService:
         number = applicant.id_number if whole or organisation else mask_id(applicant.id_number)
         phone = applicant.phone if whole else mask_phone(applicant.phone)
         status = self._status(case, events, now)
-        names = []
-        for code in case.matter_codes or ():
-            try:
-                names.append(self.catalogue.matter(code).name)
-            except KeyError:
-                names.append(code)
         return CaseRow(
             case_id=case.id,
             case_number=case.case_number,
@@ -442,7 +448,7 @@ class CaseService:
             id_number=number,
             phone=phone,
             masked=not whole,
-            matter_names=tuple(names),
+            matter_names=self._matter_names(case.matter_codes),
             received_at=case.received_at,
             accepted_at=case.accepted_at,
             promised_due=case.promised_due,
@@ -453,6 +459,19 @@ class CaseService:
             clerk_name=case.clerk_name,
             window_number=case.window_number,
         )
+
+    def _matter_names(self, codes: Sequence[str] | None) -> tuple[str, ...]:
+        key = tuple(codes or ())
+        names = self._names.get(key)
+        if names is None:
+            found = []
+            for code in key:
+                try:
+                    found.append(self.catalogue.matter(code).name)
+                except KeyError:
+                    found.append(code)
+            names = self._names[key] = tuple(found)
+        return names
 
     def detail(self, session: UserSession, case_id: uuid.UUID) -> CaseDetail:
         """One case with its full event history and materials."""

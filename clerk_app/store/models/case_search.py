@@ -56,3 +56,6 @@ Index("ix_case_applicants_phone", Applicant.phone)
 Index("ix_case_applicants_name", Applicant.name)
 Index("ix_cases_received_at", Case.received_at)
 Index("ix_cases_status_received", Case.status, Case.deleted, Case.received_at)  # 0011_case_search_status
+# 0012: the cases of the applicants found, their page (newest first), status filter and count all
+# read from this index alone; only the page's rows are then read from the table
+Index("ix_cases_applicant_search", Case.applicant_id, Case.deleted, Case.received_at, Case.status, Case.id)

@@ -1,6 +1,8 @@
 """case search: ``case_search_keys`` (reversed number tails and name suffixes, kept by triggers)
 replaces ``case_search_tails`` — a number *ending with* 4 to 8 typed characters and a name
-*containing* the typed text are both found by one range over an index
+*containing* the typed text are both found by one range over an index; and the covering index
+``ix_cases_applicant_search`` (applicant, deleted, received, status, id) from which the cases of
+the applicants found are paged and counted without reading a case row
 
 Revision ID: 0012_case_search_tail
 Revises: 0011_case_search_status
@@ -144,6 +146,12 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_case_search_keys_applicant_id"), "case_search_keys", ["applicant_id"], unique=False
     )
+    op.create_index(
+        "ix_cases_applicant_search",
+        "cases",
+        ["applicant_id", "deleted", "received_at", "status", "id"],
+        unique=False,
+    )
     if postgres:
         op.execute(_postgres_keys("a", "case_applicants"))
         for statement in _POSTGRES_TRIGGERS:
@@ -162,6 +170,7 @@ def downgrade() -> None:
     else:
         for name in ("insert", "update", "delete"):
             op.execute(f"DROP TRIGGER IF EXISTS trg_case_search_keys_{name}")
+    op.drop_index("ix_cases_applicant_search", table_name="cases")
     op.drop_index(op.f("ix_case_search_keys_applicant_id"), table_name="case_search_keys")
     op.drop_table("case_search_keys")
     # back to the four-character tails of 0010_case_search, with its triggers
