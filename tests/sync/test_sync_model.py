@@ -28,7 +28,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -56,6 +56,7 @@ from clerk_app.store.models import (
 from clerk_app.store.models.cases import Applicant, Case, CaseEventRecord
 from clerk_app.store.models.queue import Ticket, TicketEvent
 from clerk_app.store.uow import Store
+from clerk_app.sync import central as central_side
 from clerk_app.sync import client, faults
 from clerk_app.sync.codec import synced_tables
 from clerk_app.sync.protocol import RESULT_APPLIED, RESULT_DUPLICATE, RESULT_MERGED, RESULT_PARTIAL
@@ -362,7 +363,9 @@ class SyncModel(RuleBasedStateMachine):
     @rule(i=st.integers(0, N - 1), batch=st.integers(1, 4))
     def push(self, i: int, batch: int) -> None:
         if self.online[i]:
-            client.push(self.ws[i], self.central, batch_size=batch)
+            report = client.push(self.ws[i], self.central, batch_size=batch)
+            if report.rejected:
+                event("push with rejected entries")
 
     @rule(i=st.integers(0, N - 1), page=st.integers(1, 5))
     def pull(self, i: int, page: int) -> None:
@@ -377,10 +380,43 @@ class SyncModel(RuleBasedStateMachine):
     def heal(self, i: int) -> None:
         self.online[i] = True
 
+    def _waiting(self, i: int) -> int:
+        return client.outbox_waiting(self.ws[i])
+
+    def _behind(self, i: int) -> bool:
+        return client.cursor(self.ws[i]) < central_side.server_info(self.central).high_water
+
+    def _prepare_crash(self, i: int, point: str) -> int | None:
+        """The online workstation (from ``i`` on) whose sync round reaches ``point``; when none
+        would, the work that gets there first: a clerk's edit on ``i`` for a push point, another
+        workstation's push for a pull point. None when every workstation is offline."""
+        order = [k % N for k in range(i, i + N) if self.online[k % N]]
+        if not order:
+            return None
+        if point.startswith("push."):
+            found = [k for k in order if self._waiting(k)]
+            if found:
+                return found[0]
+            self.edit_hall(order[0], i, "contact_phone", f"0471-{self._next():07d}")
+            return order[0]
+        found = [k for k in order if self._behind(k)]
+        if found:
+            return found[0]
+        other = order[-1] if len(order) > 1 else order[0]
+        if not self._waiting(other):
+            self.edit_hall(other, i, "address", f"{self._next()}号")
+        client.push(self.ws[other], self.central)
+        return order[0] if self._behind(order[0]) else None
+
     @rule(i=st.integers(0, N - 1), point=st.sampled_from(faults.POINTS))
     def crash(self, i: int, point: str) -> None:
-        if not self.online[i]:
+        """A sync round killed at ``point`` (a power cut), the workstation restarted on the same
+        file."""
+        chosen = self._prepare_crash(i, point)
+        if chosen is None:
+            event(f"crash at {point}: every workstation offline")
             return
+        i = chosen
 
         def boom(name: str) -> None:
             if name == point:
@@ -390,7 +426,7 @@ class SyncModel(RuleBasedStateMachine):
         try:
             client.sync_round(self.ws[i], self.central, batch_size=2, page_size=2)
         except Crash:
-            pass
+            event(f"crash at {point}")
         finally:
             faults.set_hook(None)
         self.ws[i].dispose()
