@@ -11,6 +11,8 @@ from pathlib import Path
 import pypdf
 import pytest
 from conftest import _CALENDAR, _CATALOGUE, FOOD_LICENCE, Clock, make_session, person
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from clerk_app.documents.archive import Archive
@@ -151,3 +153,26 @@ def test_partial_return_reissues_the_remaining_list_on_paper(
     )
     assert notice.title == "补正材料通知书" and asked.case_number in text
     assert still.name in text and brought.name not in text
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    note=st.one_of(
+        st.text(max_size=60),
+        st.sampled_from(["'; DROP TABLE cases; --", "\u202e\u200f", "😀👨‍👩‍👧", "\x00", "长" * 10_000]),
+    ),
+    keys=st.lists(st.sampled_from(["", "营业执照副本", "x" * 300, "\u202e", "'; --"]), max_size=3),
+)
+def test_hostile_input_never_half_records(
+    service: IntakeService, store: Store, clock: Clock, clerk: UserSession, note: str, keys: list[str]
+) -> None:
+    asked = _lacking(service, clerk, 2)
+    corrections = _corrections(store, clock)
+    brought = [*keys, asked.missing[0].key] if len(keys) % 2 else keys
+    try:
+        receipt = corrections.receive(clerk, asked.case_id, brought, note)
+    except UserError as exc:
+        assert exc.message.strip()
+        assert len(corrections.checklist(clerk, asked.case_id).outstanding) == 2  # nothing recorded
+    else:
+        assert not receipt.complete and len(receipt.remaining) == 1

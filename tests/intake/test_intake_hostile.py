@@ -52,7 +52,15 @@ hostile = st.one_of(
 
 APPLICANT_FIELDS = [f.name for f in dataclasses.fields(person())]
 AGENT_FIELDS = [f.name for f in dataclasses.fields(AgentIn())]
-FORM_FIELDS = ["bundle_code", "delivery", "delivery_address", "other_region", "ticket_number", "note"]
+FORM_FIELDS = [
+    "bundle_code",
+    "delivery",
+    "delivery_address",
+    "other_region",
+    "ticket_number",
+    "ticket_id",
+    "note",
+]
 MATERIAL_FIELDS = ["key", "state", "form", "note"]
 TARGETS = (
     [f"applicant.{n}" for n in APPLICANT_FIELDS]
