@@ -1,13 +1,14 @@
 """Screenshots of the intake form (registered in ``clerk_app.gui.screenshots.SHOTS``): the form
-filled in for the 企业开办 bundle with one material deferred under 容缺, and a correction with its
-complete list of missing materials and the 一次性告知书 preview."""
+filled in for the 企业开办 bundle with one material deferred under 容缺, a correction with its
+complete list of missing materials and the 一次性告知书 preview, and the applicant's return with
+the correction checklist (one material ticked)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QComboBox, QDateEdit, QLineEdit
 
 from clerk_app.gui.pages.intake import COL_DUE, COL_NOTE, COL_STATE, IntakePage
@@ -90,8 +91,28 @@ def shot_intake_correction(ctx: ShotContext) -> list[Path]:
         paths.append(ctx.save(preview, "intake-correction-notice"))
         for dialog in list(page.previews):
             dialog.close()
+    paths.extend(_checklist(ctx, page))
     page.window().close()
     return paths
+
+
+def _checklist(ctx: ShotContext, page: IntakePage) -> list[Path]:
+    """The applicant comes back with part of the list: Ctrl+B on the returning applicant."""
+    page.clear_form()
+    page.id_edit.setText("11010519491231002X")
+    page.validate_now()
+    ctx.settle()
+    page.receive_correction()
+    dialog = page.correction_dialog
+    if dialog is None:
+        return []
+    ctx.settle()
+    if dialog.items.count():
+        dialog.items.item(0).setCheckState(Qt.CheckState.Checked)
+    dialog.note_edit.setText("营业执照副本原件已核验")
+    path = ctx.save(dialog, "intake-correction-checklist")
+    dialog.close()
+    return [path]
 
 
 INTAKE_SHOTS = [shot_intake_form, shot_intake_correction]

@@ -152,7 +152,8 @@ class MaterialsTable(QTableWidget):
         self.setRowCount(len(materials))
         for row, material in enumerate(materials):
             self._fill_row(row, material, previous.get(material.key))
-        self.resizeColumnToContents(COL_NAME)
+        for column in (COL_NAME, COL_STATE, COL_DUE):  # a date is read whole (2026-11-28)
+            self.resizeColumnToContents(column)
 
     def _fill_row(self, row: int, material: Material, mark: MaterialIn | None) -> None:
         name = QTableWidgetItem(material.name)
