@@ -14,19 +14,26 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
+from sqlalchemy import select
 
+from clerk_app.documents.signing import create_signer
 from clerk_app.domain.catalogue_io import load_demo_catalogue
 from clerk_app.gui import app as gui_app
 from clerk_app.gui.pages import PAGES
 from clerk_app.gui.pages.cases import CasesPage, StepDialog
 from clerk_app.gui.pages.intake import IntakePage
+from clerk_app.gui.pdf_preview import PreviewDialog
 from clerk_app.gui.workstation import Workstation
 from clerk_app.services import intake as intake_service
 from clerk_app.services.auth import AuthService, UserSession
+from clerk_app.services.cases import CaseService
 from clerk_app.services.demo import DEMO_USERS, ensure_demo
+from clerk_app.services.documents import SIGNING_KEY
 from clerk_app.services.intake import ApplicantIn, IntakeForm, IntakeService, MaterialIn
 from clerk_app.services.runtime import open_runtime
 from clerk_app.settings import resolve_paths
+from clerk_app.store.models import Setting
+from clerk_app.store.models.cases import CaseEventRecord
 
 FOOD_LICENCE = "113501000300100158000105005000005"
 MINE_ID, THEIRS_ID, OLD_ID = "11010519491231002X", "320311197707060018", "350102198001010011"
@@ -198,3 +205,111 @@ def test_keyboard_reaches_search_and_steps(qtbot: QtBot, station: Workstation) -
     assert page.step_dialog is not None and page.step_dialog.step.key == "start_review"
     qtbot.keyClick(page.step_dialog.reason_edit, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: page.detail is not None and page.detail.row.status == "in_review", timeout=10_000)
+
+
+ISSUER = "11150100MB0000000X"
+
+
+def _sign_licences(station: Workstation) -> None:
+    """The hall names its issuer and this workstation holds the key (in the test keyring)."""
+    create_signer(ISSUER)
+    with station.runtime.local.unit_of_work() as uow:
+        uow.session.add(Setting(key=SIGNING_KEY, value={"issuer_code": ISSUER}))
+        uow.commit()
+
+
+def _previews(qtbot: QtBot, page: CasesPage, doc_type: str) -> PreviewDialog:
+    def shown() -> bool:
+        errors = page.ctx.errors
+        assert getattr(errors, "last", None) is None, errors.last  # type: ignore[attr-defined]
+        return any(p.objectName() == f"preview_{doc_type}" for p in page.previews)
+
+    qtbot.waitUntil(shown, timeout=20_000)
+    preview = next(p for p in page.previews if p.objectName() == f"preview_{doc_type}")
+    assert preview.isVisible()
+    return preview
+
+
+def _documents(page: CasesPage) -> list[str]:
+    return [page.documents_list.item(i).text() for i in range(page.documents_list.count())]
+
+
+def test_decide_license_deliver_by_mail_and_archive_with_their_documents(
+    qtbot: QtBot, station: Workstation
+) -> None:
+    _sign_licences(station)
+    page = _page(qtbot, station, _seed(station))
+    page.search_edit.setText("8000")  # 尾号 of 张三's phone
+    qtbot.keyClick(page.search_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: page.results.rowCount() == 1)
+    _select(qtbot, page, 0)
+    dialog = _step(qtbot, page, "start_review")
+    qtbot.keyClick(dialog.reason_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: page.detail is not None and page.detail.row.status == "in_review", timeout=10_000)
+    assert not page.step_buttons["licence"].isEnabled()  # not decided yet
+
+    dialog = _step(qtbot, page, "decide")
+    qtbot.keyClick(dialog.reason_edit, Qt.Key.Key_Return)
+    approval = _previews(qtbot, page, "approval")
+    assert "准予行政许可决定书" in approval.windowTitle()
+    assert page.detail is not None and page.detail.row.status == "approved"
+    assert [d.doc_type for d in page.detail.documents] == ["approval"]
+    assert "准予行政许可决定书" in _documents(page)[0]
+    assert "准予行政许可决定书" in page.history.item(page.history.rowCount() - 1, 5).text()
+    approval.close()
+
+    assert page.step_buttons["licence"].isEnabled()
+    page.begin_step("licence")  # 发证 (F11)
+    licence = _previews(qtbot, page, "licence")
+    assert "食品经营许可证" in licence.windowTitle()
+    qtbot.waitUntil(lambda: not page.step_buttons["licence"].isEnabled())  # one licence per case
+    licence.close()
+
+    dialog = _step(qtbot, page, "deliver")
+    assert dialog.method_combo is not None
+    dialog.method_combo.setCurrentIndex(dialog.method_combo.findData("mail"))
+    dialog.tracking_edit.setText("SF1234567890")
+    dialog.address_edit.setText("福州市鼓楼区五四路 1 号")
+    qtbot.keyClick(dialog.tracking_edit, Qt.Key.Key_Return)
+    receipt = _previews(qtbot, page, "delivery")
+    assert "送达回证" in receipt.windowTitle()
+    assert page.detail is not None and page.detail.row.status == "delivered"
+    assert [d.doc_type for d in page.detail.documents] == ["approval", "licence", "delivery"]
+    receipt.close()
+
+    page.documents_list.setCurrentRow(0)  # the decision again, from the case's documents
+    page.documents_list.setFocus()
+    qtbot.keyClick(page.documents_list, Qt.Key.Key_Return)
+    again = _previews(qtbot, page, "approval")
+    again.close()
+
+    dialog = _step(qtbot, page, "archive")
+    qtbot.keyClick(dialog.reason_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: page.detail is not None and page.detail.row.status == "archived", timeout=10_000)
+    assert not any(page.step_buttons[k].isEnabled() for k in ("decide", "deliver", "withdraw", "licence"))
+
+
+def test_a_step_made_stale_by_a_colleague_is_refused_with_the_reason(
+    qtbot: QtBot, station: Workstation
+) -> None:
+    page = _page(qtbot, station, _seed(station))
+    page.search_edit.setText("5678")  # 李晓燕, a colleague's case
+    qtbot.keyClick(page.search_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: page.results.rowCount() == 1)
+    _select(qtbot, page, 0)
+    assert page.step_buttons["start_review"].isEnabled()
+    assert page.detail is not None
+    colleague = _login(station, 1, 4)
+    CaseService(station.runtime.local).start_review(colleague, page.detail.row.case_id)  # meanwhile
+
+    dialog = _step(qtbot, page, "start_review")
+    qtbot.keyClick(dialog.reason_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: station.errors.last is not None, timeout=10_000)
+    assert station.errors.last is not None
+    message = station.errors.last[1]
+    assert "当前为“审查”状态，不能“开始审查”" in message and "Traceback" not in message
+    with station.runtime.local.unit_of_work() as uow:
+        events = uow.session.scalars(
+            select(CaseEventRecord.event).where(CaseEventRecord.case_id == page.detail.row.case_id)
+        ).all()
+    assert list(events) == ["accept", "start_review"]  # the refused step wrote nothing

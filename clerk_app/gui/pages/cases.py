@@ -5,8 +5,13 @@ calls through ``ctx.tasks.db``. A step opens a small dialog (Enter confirms, Esc
 buttons offered follow the steps the state machine allows this user now, and the service checks
 again.
 
+Documents: the decision issues its 决定书, the delivery its 送达回证, and 发证 the licence of an
+approved licence matter — each in the step's unit of work (number blocks topped up first, as on the
+intake form); what a step printed opens in the preview window (print from there), and every
+document of the case is listed under its history (Enter or a double click opens it again).
+
 Keys: Ctrl+F search box, Enter search, Ctrl+PgDown / Ctrl+PgUp next / previous page, F5 补正材料已收,
-F6 开始审查, F7 作出决定, F8 送达, F9 归档, F10 撤件.
+F6 开始审查, F7 作出决定, F8 送达, F9 归档, F10 撤件, F11 发证, Ctrl+D the case's documents.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -39,13 +45,25 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import Shiboken
 
+from clerk_app.documents import archive as archive_mod
 from clerk_app.domain.case_states import CaseState
 from clerk_app.domain.deadlines import DeadlineStatus
 from clerk_app.domain.halltime import HALL_TZ
 from clerk_app.gui.pages.base import Page, PageContext
+from clerk_app.gui.pdf_preview import PreviewDialog
+from clerk_app.gui.printing import (
+    PrintJob,
+    PrintResult,
+    ask_printer,
+    load_choices,
+    make_printer,
+    print_in_background,
+)
 from clerk_app.i18n import N_, _
 from clerk_app.security.roles import Permission
+from clerk_app.services.case_documents import StepDocuments
 from clerk_app.services.cases import (
     CaseDetail,
     CasePage,
@@ -55,6 +73,7 @@ from clerk_app.services.cases import (
     Decision,
     DeliveryMethod,
 )
+from clerk_app.services.documents import IssuedNotice, refill_due
 
 PAGE_SIZE = 50
 CHINA = HALL_TZ
@@ -86,6 +105,7 @@ STEPS = (
     StepButton("start_special", N_("进入特别程序"), "", ("start_special",)),
     StepButton("end_special", N_("结束特别程序"), "", ("end_special",)),
     StepButton("confirm_tolerance", N_("容缺材料已补齐"), "", ("confirm_tolerance",)),
+    StepButton("licence", N_("发证"), "F11", ()),  # enabled by the detail's licence_due
 )
 
 COLUMNS = [
@@ -231,6 +251,7 @@ class CasesPage(Page):
         self.last_page: CasePage | None = None
         self.detail: CaseDetail | None = None
         self.step_dialog: StepDialog | None = None
+        self.previews: list[PreviewDialog] = []
         self.layout_.addLayout(self._search_row())
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self._results_box())
@@ -240,6 +261,10 @@ class CasesPage(Page):
         self.layout_.addWidget(splitter, 1)
         self._shortcuts()
         self._enable_steps()
+
+    def alive(self) -> bool:
+        """False once the window was closed and its widgets deleted while a result was on its way."""
+        return Shiboken.isValid(self) and Shiboken.isValid(self.summary_label)
 
     # ---- building -------------------------------------------------------------------------------
 
@@ -317,6 +342,13 @@ class CasesPage(Page):
         self.history.horizontalHeader().setStretchLastSection(True)
         self.history.setMinimumHeight(130)
         layout.addWidget(self.history, 1)
+        self.documents_list = QListWidget()
+        self.documents_list.setObjectName("caseDocuments")
+        self.documents_list.setMaximumHeight(84)
+        self.documents_list.setToolTip(_("本件文书：回车或双击打开预览，可在预览中打印"))
+        self.documents_list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.documents_list.itemActivated.connect(self._document_activated)
+        layout.addWidget(self.documents_list)
         buttons = QGridLayout()
         self.step_buttons: dict[str, QPushButton] = {}
         for index, step in enumerate(STEPS):
@@ -334,6 +366,7 @@ class CasesPage(Page):
             ("Ctrl+F", self.focus_search),
             ("Ctrl+PgDown", self.next_page),
             ("Ctrl+PgUp", self.previous_page),
+            ("Ctrl+D", self.documents_list.setFocus),
         ]
         keys += [(s.shortcut, partial(self.begin_step, s.key)) for s in STEPS if s.shortcut]
         for key, slot in keys:
@@ -346,7 +379,8 @@ class CasesPage(Page):
     def service(self) -> CaseService:
         """Built on first use, on the database worker (it loads the catalogue and calendar)."""
         if self._service is None:
-            self._service = CaseService(self.ctx.runtime.local)
+            runtime = self.ctx.runtime
+            self._service = CaseService(runtime.local, documents=StepDocuments.for_runtime(runtime))
         return self._service
 
     def activated(self) -> None:
@@ -456,6 +490,7 @@ class CasesPage(Page):
         if detail is None:
             self.summary_label.setText(_("请在上方选择一件办件"))
             self.history.setRowCount(0)
+            self.documents_list.clear()
             self._enable_steps()
             return
         row = detail.row
@@ -493,6 +528,11 @@ class CasesPage(Page):
             for column, text in enumerate(cells):
                 self.history.setItem(index, column, _item(text))
         self.history.resizeColumnsToContents()
+        self.documents_list.clear()
+        for document in detail.documents:
+            item = QListWidgetItem(f"{_local(document.created_at)}　{document.title}　{document.number}")
+            item.setData(Qt.ItemDataRole.UserRole, str(document.id))
+            self.documents_list.addItem(item)
         self._enable_steps()
 
     def _enable_steps(self) -> None:
@@ -501,12 +541,19 @@ class CasesPage(Page):
             allowed.add("resume_review")  # a correction before acceptance ends in acceptance
         for step in STEPS:
             self.step_buttons[step.key].setEnabled(any(e in allowed for e in step.events))
+        licence = self.step_buttons["licence"]
+        licence.setEnabled(bool(self.detail and self.detail.licence_due))
+        title = self.detail.licence_title if self.detail else ""
+        licence.setToolTip(_("发放{title}").format(title=title) if title else _("本件事项不发放证照"))
 
     # ---- later steps ----------------------------------------------------------------------------
 
     def begin_step(self, key: str) -> None:
         step = next(s for s in STEPS if s.key == key)
         if self.detail is None or not self.step_buttons[key].isEnabled():
+            return
+        if key == "licence":
+            self.issue_licence()
             return
         dialog = StepDialog(step, self.detail, self)
         dialog.accepted.connect(lambda: self._finish_step(dialog))
@@ -562,11 +609,93 @@ class CasesPage(Page):
             work = lambda: svc().archive(session, case_id, reason)  # noqa: E731
         else:
             work = lambda: svc().withdraw(session, case_id, reason)  # noqa: E731
-        self.ctx.tasks.db(work, self._step_done, self.ctx.errors)
+        event = key
+        if key == "decide" and dialog.decision_combo is not None:
+            event = str(dialog.decision_combo.currentData() or "")
+        self._run_step(event, work)
+
+    def issue_licence(self) -> None:
+        """发证 (F11): the licence of the approved case, previewed for printing."""
+        if self.detail is None:
+            return
+        case_id, session, svc = self.detail.row.case_id, self.ctx.session, self.service
+        self._run_step("licence", lambda: svc().issue_licence(session, case_id))
+
+    def _run_step(self, event: str, work: Callable[[], CaseDetail]) -> None:
+        """Top up the number blocks the step may draw from (never raises offline), then the step."""
+        runtime, svc = self.ctx.runtime, self.service
+
+        def run() -> CaseDetail:
+            documents = svc().documents
+            kinds = documents.doc_types(event) if documents is not None else ()
+            if kinds:
+                refill_due(runtime.local, runtime.central, doc_types=kinds)
+            return work()
+
+        self.ctx.tasks.db(run, self._step_done, self.ctx.errors)
 
     def _step_done(self, detail: CaseDetail) -> None:
+        if not self.alive():
+            return
         self._show_detail(detail)
         self._run_search()  # the row's status and deadline changed
+        for document in detail.issued:
+            self.show_preview(document)
+
+    # ---- documents ------------------------------------------------------------------------------
+
+    def _document_activated(self, item: QListWidgetItem) -> None:
+        if self.detail is None:
+            return
+        case_id, session, svc = self.detail.row.case_id, self.ctx.session, self.service
+        document_id = uuid.UUID(str(item.data(Qt.ItemDataRole.UserRole)))
+        self.ctx.tasks.db(
+            lambda: svc().open_document(session, case_id, document_id), self._opened, self.ctx.errors
+        )
+
+    def _opened(self, document: IssuedNotice) -> None:
+        if self.alive():
+            self.show_preview(document)
+
+    def show_preview(self, document: IssuedNotice) -> PreviewDialog:
+        dialog = PreviewDialog(f"{document.title} {document.number}", document.pdf, self)
+        dialog.setObjectName(f"preview_{document.doc_type}")
+        dialog.preview.print_requested.connect(lambda: self.print_document(document))
+        dialog.finished.connect(lambda _result: self._preview_closed(dialog))
+        self.previews.append(dialog)
+        dialog.show()
+        return dialog
+
+    def _preview_closed(self, dialog: PreviewDialog) -> None:
+        if dialog in self.previews:
+            self.previews.remove(dialog)
+        dialog.deleteLater()
+
+    def print_document(self, document: IssuedNotice) -> None:
+        printer = make_printer(document.doc_type, load_choices(self.ctx.runtime.paths.config))
+        if not ask_printer(printer, self):
+            return
+        job = PrintJob(document.title, document.pdf, document.doc_type, document.id, document.sha256)
+        print_in_background(self.ctx.tasks, [job], printer, self, self._printed, self.ctx.errors)
+
+    def _printed(self, result: PrintResult) -> None:
+        local, device, actor = self.ctx.runtime.local, self.ctx.runtime.device_id, self.ctx.session.username
+
+        def record() -> None:
+            with local.unit_of_work() as uow:
+                for job in result.printed:
+                    if job.document_id is not None:
+                        archive_mod.record_print(
+                            uow,
+                            job.document_id,
+                            device_id=device,
+                            actor_name=actor,
+                            printer=result.printer,
+                            sha256=job.sha256,
+                        )
+                uow.commit()
+
+        self.ctx.tasks.db(record)
 
 
 __all__ = ["CasesPage", "StepDialog"]
