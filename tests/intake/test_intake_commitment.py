@@ -4,6 +4,7 @@ committed proof, verification and its deadline, liability for a false promise.""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 from collections.abc import Iterator
@@ -11,7 +12,16 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from conftest import _CALENDAR, _CATALOGUE, FOOD_LICENCE, Clock, all_received, make_session, person
+from conftest import (
+    _CALENDAR,
+    _CATALOGUE,
+    FOOD_LICENCE,
+    SOLE_TRADER,
+    Clock,
+    all_received,
+    make_session,
+    person,
+)
 from sqlalchemy import func, select
 
 from clerk_app.documents.archive import Archive
@@ -127,3 +137,27 @@ def test_no_letter_when_nothing_was_committed(
     )
     result = service.accept(make_session(), plain)
     assert [d.doc_type for d in result.documents] == ["acceptance"]
+
+
+def test_on_the_spot_case_is_verified_within_the_template_working_days(
+    tmp_path: Path, stores: tuple[Store, Store], clock: Clock
+) -> None:
+    local, central = stores
+    for kind in NoticeIssuer.doc_types("on_the_spot"):
+        refill(local, central, kind.value, YEAR, NumberingSettings(5, 1))
+    service = _service(tmp_path, local, clock)
+    codes = (SOLE_TRADER,)
+    marks = tuple(
+        MaterialIn(m.key, MaterialState.COMMITMENT if m.commitment_allowed else MaterialState.RECEIVED)
+        for m in service.materials_for(codes)
+    )
+    form = IntakeForm(
+        applicant=person(), matter_codes=codes, materials=marks, extra=(("business_scope", "小吃"),)
+    )
+    result = service.done_on_the_spot(make_session(), form)
+    assert [d.doc_type for d in result.documents] == ["completion", "commitment"]
+    text = _text(result.documents[1].pdf)
+    # 2025-09-30 + 20 working days (National Day week off, 2025-10-11 an adjusted working Saturday)
+    expected = _CALENDAR.add_workdays(dt.date(2025, 9, 30), 20).value
+    assert f"核查期限：{expected.year}年{expected.month}月{expected.day}日" in text
+    assert "经营场所使用证明" in text
