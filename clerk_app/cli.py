@@ -75,6 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
     central.add_argument("--hall", help="register: the hall code (when the central store has several)")
     central.add_argument("--name", default="", help="register: a name for this workstation")
     central.add_argument("--data-dir", help="register: folder of the local store (env CLERK_APP_DATA_DIR)")
+    central.add_argument(
+        "--admin-user", help="register: the central administrator's user (instead of the one in --url)"
+    )
+    central.add_argument(
+        "--ask-password",
+        action="store_true",
+        help="register: prompt for the administrator's password (else env CLERK_CENTRAL_ADMIN_PASSWORD; "
+        "never saved)",
+    )
     central.set_defaults(command=cmd_central)
     return parser
 
@@ -90,7 +99,7 @@ def _open(args: argparse.Namespace) -> object:
     runtime = open_runtime(paths, args.central or os.environ.get(CENTRAL_URL_ENV))
     if runtime.central_is_embedded or args.demo:
         ensure_demo(runtime.central, runtime.local)
-        seed_supervision_history(runtime.local)
+        seed_supervision_history(runtime.local, central=runtime.central)
     return runtime
 
 
@@ -181,16 +190,35 @@ def cmd_central(args: argparse.Namespace) -> int:
     return 0
 
 
+def _admin_password(args: argparse.Namespace) -> str | None:
+    """The administrator's password: prompted for (``--ask-password``) or from the environment;
+    a password written inside ``--url`` still works but shows in the process list."""
+    import getpass
+
+    from clerk_app.services.sync import ADMIN_PASSWORD_ENV
+
+    if args.ask_password:
+        return getpass.getpass("central administrator's password: ")
+    return os.environ.get(ADMIN_PASSWORD_ENV) or None
+
+
 def _register(args: argparse.Namespace) -> int:
     from clerk_app.services.errors import is_expected
     from clerk_app.services.runtime import open_runtime
-    from clerk_app.services.sync import register_workstation
+    from clerk_app.services.sync import admin_url, register_workstation
     from clerk_app.settings import resolve_paths
 
-    runtime = open_runtime(resolve_paths(args.data_dir).ensure(), args.url)
+    try:
+        url = admin_url(args.url, args.admin_user, _admin_password(args))
+    except Exception as exc:
+        if not is_expected(exc):
+            raise
+        print(exc, file=sys.stderr)
+        return 1
+    runtime = open_runtime(resolve_paths(args.data_dir).ensure(), url)
     try:
         done = register_workstation(
-            runtime, args.url, window_number=args.window, name=args.name, hall_code=args.hall
+            runtime, url, window_number=args.window, name=args.name, hall_code=args.hall
         )
     except Exception as exc:
         if not is_expected(exc):

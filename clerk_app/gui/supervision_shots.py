@@ -88,7 +88,7 @@ def shot_complaint(ctx: ShotContext) -> list[Path]:
 
 def shot_monitor(ctx: ShotContext) -> list[Path]:
     runtime = ctx.station.runtime
-    seed_supervision_history(runtime.local)
+    seed_supervision_history(runtime.local, central=runtime.central)
     queue = QueueService(runtime.central)
     for category in "AAAAABBCDE":
         queue.issue(category)
@@ -108,7 +108,7 @@ def shot_monitor(ctx: ShotContext) -> list[Path]:
 
 
 def shot_reports(ctx: ShotContext) -> list[Path]:
-    seed_supervision_history(ctx.station.runtime.local)
+    seed_supervision_history(ctx.station.runtime.local, central=ctx.station.runtime.central)
     main = ctx.main_window("chenjing", "Duty#2026", None)
     page = main.show_page("reports")
     assert isinstance(page, ReportsPage)

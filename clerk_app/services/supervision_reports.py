@@ -33,6 +33,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from clerk_app.domain.catalogue import Catalogue
+from clerk_app.domain.catalogue_io import load_demo_catalogue
 from clerk_app.i18n import N_, _
 from clerk_app.security.roles import Permission
 from clerk_app.services.auth import UserSession
@@ -135,6 +137,28 @@ class CaseGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class DepartmentGroup:
+    """Cases and ratings of one department (by the catalogue department of the matter)."""
+
+    key: str
+    received: int
+    decided: int
+    on_time: int
+    late: int
+    ratings: int
+    good: int
+
+    @property
+    def on_time_rate(self) -> float | None:
+        judged = self.on_time + self.late
+        return self.on_time / judged if judged else None
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        return self.good / self.ratings if self.ratings else None
+
+
+@dataclass(frozen=True, slots=True)
 class SupervisionReport:
     period: Period
     ratings: int
@@ -160,6 +184,7 @@ class SupervisionReport:
     cases_by_clerk: tuple[CaseGroup, ...]
     cases_on_time: int
     cases_late: int
+    by_department: tuple[DepartmentGroup, ...] = ()
 
     @property
     def satisfaction_rate(self) -> float | None:
@@ -197,10 +222,56 @@ def _case_groups(rows: Iterable[tuple[str, bool]]) -> tuple[CaseGroup, ...]:
     return tuple(CaseGroup(k, received[k], decided[k]) for k in ordered)
 
 
+def _department_groups(
+    catalogue: Catalogue,
+    cases: Sequence[Any],
+    judged: Sequence[bool | None],
+    ratings: Sequence[Any],
+    levels: Sequence[Level],
+) -> tuple[DepartmentGroup, ...]:
+    """Per department: a case counts for each department among its matters (a 一件事 bundle
+    spans several), a rating for the department of its matter (by name); matters the catalogue
+    does not know are under "-". Sorted by cases received, most first."""
+    by_code = {m.implementation_code: catalogue.department(m.department_code).name for m in catalogue.matters}
+    by_name = {m.name: catalogue.department(m.department_code).name for m in catalogue.matters}
+    tallies: dict[str, list[int]] = {}  # received, decided, on time, late, ratings, good
+
+    def tally(key: str) -> list[int]:
+        return tallies.setdefault(key, [0, 0, 0, 0, 0, 0])
+
+    for case, verdict in zip(cases, judged, strict=True):
+        for name in {by_code.get(str(code), "-") for code in case.matter_codes or [""]}:
+            t = tally(name)
+            t[0] += 1
+            t[1] += case.decided_at is not None
+            t[2] += verdict is True
+            t[3] += verdict is False
+    for rating, level in zip(ratings, levels, strict=True):
+        if rating.matter_name:
+            t = tally(by_name.get(rating.matter_name, "-"))
+            t[4] += 1
+            t[5] += not level.bad
+    ordered = sorted(tallies, key=lambda k: (k == "-", -tallies[k][0], -tallies[k][4], k))
+    return tuple(DepartmentGroup(k, *tallies[k]) for k in ordered)
+
+
 class SupervisionReports:
-    def __init__(self, runtime: Runtime, clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        clock: Callable[[], dt.datetime] = utcnow,
+        catalogue: Catalogue | None = None,
+    ) -> None:
         self._rt = runtime
         self._clock = clock
+        self._catalogue = catalogue
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The matter catalogue that names each matter's department."""
+        if self._catalogue is None:
+            self._catalogue = load_demo_catalogue()
+        return self._catalogue
 
     def report(self, who: UserSession, period: Period) -> SupervisionReport:
         who.require(Permission.SUPERVISE)
@@ -210,7 +281,7 @@ class SupervisionReports:
             session = uow.session
             minutes = load_settings(session).window_minutes
             ratings = session.execute(
-                select(Rating.level, Rating.window_number, Rating.clerk_name).where(
+                select(Rating.level, Rating.window_number, Rating.clerk_name, Rating.matter_name).where(
                     ~Rating.deleted, Rating.rated_at >= period.start, Rating.rated_at < period.end
                 )
             ).all()
@@ -270,15 +341,21 @@ class SupervisionReports:
         negative = sum(1 for c in complaints if c.reported)
         matter_rows: list[tuple[str, bool]] = []
         case_on_time = case_late = 0
+        judged: list[bool | None] = []  # per case: on time, late, or not judged (yet)
         for case in cases:
             done = case.decided_at is not None
             for code in case.matter_codes or [""]:
                 matter_rows.append((str(code), done))
+            verdict: bool | None = None
             if case.promised_due is not None:
                 if done and case.decided_at <= case.promised_due:
-                    case_on_time += 1
+                    verdict = True
                 elif (done and case.decided_at > case.promised_due) or (not done and now > case.promised_due):
-                    case_late += 1
+                    verdict = False
+            case_on_time += verdict is True
+            case_late += verdict is False
+            judged.append(verdict)
+        by_department = _department_groups(self.catalogue, cases, judged, ratings, levels)
         return SupervisionReport(
             period=period,
             ratings=len(levels),
@@ -310,6 +387,7 @@ class SupervisionReports:
             cases_by_clerk=_case_groups((c.clerk_name or "-", c.decided_at is not None) for c in cases),
             cases_on_time=case_on_time,
             cases_late=case_late,
+            by_department=by_department,
         )
 
     def queue_stats(self, who: UserSession, period: Period) -> QueueStats | None:
@@ -484,6 +562,24 @@ def report_tables(report: SupervisionReport) -> list[tuple[str, Table]]:
         (_("工作人员评价"), by_clerk),
         (_("办不成事"), complaints),
     ]
+    by_department: Table = [
+        [
+            _("部门"),
+            _("收件"),
+            _("已办结"),
+            _("按时办结"),
+            _("超期"),
+            _("按时办结率"),
+            _("评价数"),
+            _("满意率"),
+        ]
+    ]
+    by_department += [
+        [g.key, g.received, g.decided, g.on_time, g.late, _percent(g.on_time_rate), g.ratings,
+         _percent(g.satisfaction_rate)]
+        for g in report.by_department
+    ]  # fmt: skip
+    tables.append((_("部门"), by_department))
     for title, key_title, groups in (
         (_("办件（事项）"), _("事项编码"), report.cases_by_matter),
         (_("办件（窗口）"), _("窗口"), report.cases_by_window),

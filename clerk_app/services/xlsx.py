@@ -1,5 +1,8 @@
 """Spreadsheet export (.xlsx) through XlsxWriter, for exports that open in Excel with Chinese text
-intact: one sheet per table, numbers as numbers, text as inline strings, a bold first row.
+intact: one sheet per table, numbers as numbers, text in the shared-strings table, a bold first row.
+
+The workbook is assembled in memory (``in_memory``): nothing is written to the system's temporary
+folder, where the names of clerks and applicants in a report would otherwise sit in temporary files.
 """
 
 from __future__ import annotations
@@ -38,11 +41,11 @@ def write_xlsx(sheets: Sequence[tuple[str, Sequence[Sequence[Cell]]]]) -> bytes:
         raise ValueError("a workbook needs at least one sheet")
     taken: set[str] = set()
     buffer = io.BytesIO()
-    # constant_memory: rows are written in order and text is stored inline in each sheet (no
-    # shared-strings table); the workbook itself goes to the buffer.
+    # in_memory: the sheets are built in memory, not in temporary files (report text is personal
+    # data); the workbook goes to the buffer.
     workbook = xlsxwriter.Workbook(
         buffer,
-        {"constant_memory": True, "default_format_properties": {"font_name": "DengXian", "font_size": 11}},
+        {"in_memory": True, "default_format_properties": {"font_name": "DengXian", "font_size": 11}},
     )
     bold = workbook.add_format({"bold": True})
     for name, rows in sheets:

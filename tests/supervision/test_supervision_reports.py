@@ -15,6 +15,8 @@ import pytest
 from sqlalchemy import select
 from supervision_helpers import Clock, open_demo_runtime, session_for
 
+from clerk_app.domain.catalogue import Catalogue, Department, Matter, MatterType, build_catalogue
+from clerk_app.domain.deadlines import TimeLimit
 from clerk_app.security.roles import PermissionDenied
 from clerk_app.services.complaints import (
     Category,
@@ -35,6 +37,7 @@ from clerk_app.services.supervision_reports import (
     SupervisionReports,
     monitor_snapshot,
     queue_tables,
+    report_csv,
 )
 from clerk_app.services.xlsx import column_name, write_xlsx
 from clerk_app.store.models import User
@@ -164,6 +167,52 @@ def test_week_report_matches_hand_computed_figures(runtime: Runtime) -> None:
     assert empty.ratings == 0 and empty.satisfaction_rate is None and empty.on_time_rate is None
 
 
+def _small_catalogue() -> Catalogue:
+    """M1 is the 税务局's, M2 the 公安局's; M3 is in no catalogue."""
+
+    def matter(code: str, name: str, department: str) -> Matter:
+        limit = TimeLimit(5)
+        return Matter(code, code, name, MatterType.LICENCE, department, TimeLimit(20), limit)
+
+    return build_catalogue(
+        [Department("SW", "税务局"), Department("GA", "公安局")],
+        [matter("M1", "发票申领", "SW"), matter("M2", "居住证签发", "GA")],
+    )
+
+
+def test_department_report_matches_hand_computed_figures(runtime: Runtime) -> None:
+    _seed(runtime)
+    clock = Clock(at(10, 1, 2))
+    wang = session_for(runtime, "wangxy", 3)
+    ratings = RatingService(runtime, clock=clock)
+    ratings.record(wang, RatingInput("m1-a", Level.VERY_SATISFIED, matter_name="发票申领"))
+    ratings.record(wang, RatingInput("m1-b", Level.DISSATISFIED, matter_name="发票申领"))
+    ratings.record(wang, RatingInput("m2-a", Level.SATISFIED, matter_name="居住证签发"))
+    ratings.record(wang, RatingInput("x-a", Level.SATISFIED, matter_name="不在目录的事项"))
+    supervisor = session_for(runtime, "chenjing", None)
+    report = SupervisionReports(runtime, clock=lambda: LATER, catalogue=_small_catalogue()).report(
+        supervisor, WEEK
+    )
+    # cases of the week: C1 [M1] on time, C2 [M1, M2] decided late (counts for both departments),
+    # C3 [M2] undecided past its promise, C4 [M3] without a promise (not judged), C5 next week.
+    # 税务局: C1, C2 → 2 received, 2 decided, 1 on time, 1 late, 50 %; ratings 1 of 2 good.
+    # 公安局: C2, C3 → 2 received, 1 decided, 0 on time, 2 late, 0 %; ratings 1 of 1 good.
+    # "-": C4 → 1 received, none judged; the rating of the unknown matter, 1 of 1 good.
+    rows = [
+        (g.key, g.received, g.decided, g.on_time, g.late, g.on_time_rate, g.ratings, g.good)
+        for g in report.by_department
+    ]
+    assert rows == [
+        ("税务局", 2, 2, 1, 1, 0.5, 2, 1),
+        ("公安局", 2, 1, 0, 2, 0.0, 1, 1),
+        ("-", 1, 0, 0, 0, None, 1, 1),
+    ]
+    assert report.by_department[0].satisfaction_rate == 0.5
+    # the export carries the same table
+    rows_csv = list(csv.reader(io.StringIO(report_csv(report).decode("utf-8-sig"))))
+    assert ["税务局", "2", "2", "1", "1", "50.0%", "2", "50.0%"] in rows_csv
+
+
 def test_report_csv_and_roles(runtime: Runtime) -> None:
     _seed(runtime)
     supervisor = session_for(runtime, "chenjing", None)
@@ -207,25 +256,51 @@ def test_report_xlsx_keeps_chinese_text_and_numbers(runtime: Runtime) -> None:
             ElementTree.fromstring(book.read(name))
         workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))
         names = [s.get("name") for s in workbook.iterfind("m:sheets/m:sheet", ns)]
-        assert names[:4] == ["概况", "窗口评价", "工作人员评价", "办不成事"] and len(names) == 11
+        assert names[:4] == ["概况", "窗口评价", "工作人员评价", "办不成事"] and len(names) == 12
         assert names[-4:] == ["排队概况", "排队（类别）", "排队（窗口）", "排队（工作人员）"]
         types = book.read("[Content_Types].xml").decode()
-        assert all(f"/xl/worksheets/sheet{n}.xml" in types for n in range(1, 12))
+        assert all(f"/xl/worksheets/sheet{n}.xml" in types for n in range(1, 13))
         sheet = ElementTree.fromstring(book.read("xl/worksheets/sheet1.xml"))
+        shared = [
+            "".join(t.text or "" for t in item.iterfind(".//m:t", ns))
+            for item in ElementTree.fromstring(book.read("xl/sharedStrings.xml")).iterfind("m:si", ns)
+        ]
     cells = {}
     for cell in sheet.iterfind(".//m:c", ns):
-        text = cell.find("m:is/m:t", ns)
         value = cell.find("m:v", ns)
-        cells[cell.get("r")] = (
-            text.text if text is not None else value.text if value is not None else None,
-            cell,
-        )
+        text = value.text if value is not None else None
+        if cell.get("t") == "s" and text is not None:  # text lives in the shared-strings table
+            text = shared[int(text)]
+        cells[cell.get("r")] = (text, cell)
     assert cells["A1"][0] == "项目" and cells["A1"][1].get("s") == "1"  # the bold header
     rows = {cells[f"A{n}"][0]: cells.get(f"B{n}", (None, None)) for n in range(2, 20) if f"A{n}" in cells}
     assert rows["统计期间"][0] == "2025-09-29 — 2025-10-05"
     total = rows["评价总数"]
     assert total[0] == "5" and total[1].get("t") is None  # a number, not text
     assert rows["满意率"][0] == "60.0%" and rows["非常不满意"][0] == "1"
+    assert "王晓燕" in shared and "满意率" in shared
+
+
+def test_report_xlsx_opens_in_a_spreadsheet_reader(runtime: Runtime) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    _seed(runtime)
+    supervisor = session_for(runtime, "chenjing", None)
+    data = SupervisionReports(runtime, clock=lambda: LATER).export_xlsx(supervisor, WEEK)
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    assert book.sheetnames[:4] == ["概况", "窗口评价", "工作人员评价", "办不成事"]
+    summary = {row[0]: row[1] for row in book["概况"].iter_rows(values_only=True) if row[0]}
+    assert summary["评价总数"] == 5 and summary["满意率"] == "60.0%"
+    clerks = [row[0] for row in book["工作人员评价"].iter_rows(min_row=2, values_only=True)]
+    assert "王晓燕" in clerks
+    assert next(book["部门"].iter_rows(max_row=1, values_only=True))[:3] == ("部门", "收件", "已办结")
+
+
+def test_xlsx_leaves_nothing_in_the_temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    write_xlsx([("工作人员", [["姓名"], ["王晓燕"]] * 50)])
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_xlsx_writer_details() -> None:
@@ -235,8 +310,10 @@ def test_xlsx_writer_details() -> None:
         workbook = book.read("xl/workbook.xml").decode()
         first = book.read("xl/worksheets/sheet1.xml").decode()
         second = book.read("xl/worksheets/sheet2.xml").decode()
+        strings = book.read("xl/sharedStrings.xml").decode()
     assert 'name="a_b_c"' in workbook and 'name="A_B_C (2)"' in workbook
-    assert '<t xml:space="preserve"> 前后空格 </t>' in first and "badchar" in first and 'r="B1"' not in first
+    assert '<t xml:space="preserve"> 前后空格 </t>' in strings and "badchar" in strings
+    assert 'r="B1"' not in first and 't="s"' in first
     assert "<v>1.5</v>" in second and "<v>1</v>" in second
     with pytest.raises(ValueError, match="sheet"):
         write_xlsx([])
@@ -269,7 +346,7 @@ def test_queue_figures_join_the_report_exports(runtime: Runtime) -> None:
     rows = list(csv.reader(io.StringIO(reports.export_csv(supervisor, WEEK).decode("utf-8-sig"))))
     assert ["排队（类别）"] in rows and ["A", "2", "12.5", "20.0", "7.5", "10.0", "0"] in rows
     with zipfile.ZipFile(io.BytesIO(reports.export_xlsx(supervisor, WEEK))) as book:
-        assert len([n for n in book.namelist() if n.startswith("xl/worksheets/")]) == 11
+        assert len([n for n in book.namelist() if n.startswith("xl/worksheets/")]) == 12
     other_week = reports.queue_stats(supervisor, Period.of(PeriodKind.WEEK, dt.date(2025, 10, 8)))
     assert other_week is not None and other_week.tickets == 0
 
