@@ -1,7 +1,8 @@
 """Screenshot of the cases screen (registered in ``clerk_app.gui.screenshots.SHOTS``): a few
 realistic cases made through the intake service at earlier dates — one overdue, one due
 tomorrow, one awaiting correction, one from a colleague (its ID number masked), one taken through
-review, decision and delivery — and the list with the delivered case's history open."""
+review, decision and delivery with their documents (准予行政许可决定书, 送达回证) — and the list with
+the delivered case's history and documents open; then the 送达回证 as the preview shows it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from typing import TYPE_CHECKING
 
 from clerk_app.gui.pages.cases import CasesPage
 from clerk_app.services.auth import UserSession
+from clerk_app.services.case_documents import StepDocuments
 from clerk_app.services.cases import CaseService
+from clerk_app.services.documents import IssuedNotice, refill_due
 from clerk_app.services.intake import ApplicantIn, IntakeForm, IntakeService, MaterialIn
 from clerk_app.services.runtime import Runtime
 
@@ -37,8 +40,8 @@ def _form(intake: IntakeService, code: str, applicant: ApplicantIn, missing: int
     )
 
 
-def seed_cases(runtime: Runtime, me: UserSession, colleague: UserSession) -> str:
-    """Cases in several states; returns the number of the delivered one."""
+def seed_cases(runtime: Runtime, me: UserSession, colleague: UserSession) -> tuple[str, IssuedNotice | None]:
+    """Cases in several states; returns the number of the delivered one and its 送达回证."""
     now = dt.datetime.now(dt.UTC).replace(hour=2, minute=0, second=0, microsecond=0)
 
     def intake_at(days_ago: int) -> IntakeService:
@@ -68,17 +71,23 @@ def seed_cases(runtime: Runtime, me: UserSession, colleague: UserSession) -> str
     )
     done_by = intake_at(8)
     done = done_by.accept(me, _form(done_by, HR_LICENCE, company))
-    cases = CaseService(runtime.local)
+    steps = StepDocuments.for_runtime(runtime)
+    refill_due(
+        runtime.local, runtime.central, doc_types=steps.doc_types("approve") + steps.doc_types("deliver")
+    )
+    cases = CaseService(runtime.local, documents=steps)
     cases.start_review(me, done.case_id, "材料齐全，转审查")
     cases.decide(me, done.case_id, "approve", "经审查符合许可条件")
-    cases.deliver(me, done.case_id, "pickup", signature_note="法定代表人当场签收", recipient="高海峰")
-    return done.case_number
+    delivered = cases.deliver(
+        me, done.case_id, "pickup", signature_note="法定代表人当场签收", recipient="高海峰"
+    )
+    return done.case_number, (delivered.issued[0] if delivered.issued else None)
 
 
 def shot_cases(ctx: ShotContext) -> list[Path]:
     auth = ctx.station.auth
     me = auth.login(3, "wangxy", "Window#2026")
-    delivered = seed_cases(ctx.station.runtime, me, auth.login(5, "lijg", "Window#2026"))
+    delivered, receipt = seed_cases(ctx.station.runtime, me, auth.login(5, "lijg", "Window#2026"))
     main = ctx.station.open_main(me)
     main.resize(1366, 768)
     page = main.show_page("cases")
@@ -88,9 +97,16 @@ def shot_cases(ctx: ShotContext) -> list[Path]:
         item = page.results.item(row, 0)
         if item is not None and item.text() == delivered:
             page.results.selectRow(row)
-    path = ctx.save(main, "cases-screen")
+    ctx.settle(0.5)
+    paths = [ctx.save(main, "cases-screen")]
+    if receipt is not None:
+        preview = page.show_preview(receipt)
+        preview.resize(820, 1000)
+        ctx.settle(0.5)
+        paths.append(ctx.save(preview, "cases-delivery-receipt"))
+        preview.close()
     main.close()
-    return [path]
+    return paths
 
 
 CASES_SHOTS = [shot_cases]

@@ -2,15 +2,12 @@
 
 Search (:meth:`CaseService.search`) — one box for a case number, an applicant's name, an ID
 number, a credit code or a phone number, with filters by case status and deadline status, a page
-at a time, newest case first:
-
-* digits, perhaps with Latin letters (at least 4 in all): the case number *begins with* it (from
-  8 characters, its service day, on: a year alone would match thousands), or the applicant's
-  document number (ID or credit code) or phone *ends with* it (尾号, 4 to 8 characters) or
-  *begins with* it (6 characters or more). Every one of these goes through an index; "ends with"
-  first narrows by the last four characters that the store keeps in ``case_search_tails``
-  (migration ``0010_case_search``). Spaces, hyphens, ``+86`` and a lower-case ``x`` are forgiven.
-* anything else (a name, Chinese or Latin): the applicant's name *contains* it (a scan).
+at a time, newest case first. What the text means and the conditions it becomes are in
+:mod:`clerk_app.services.case_search`: a case number or a number's beginning by a range over an
+index, a number's end (尾号, 4 to 8 characters) or any part of a name by a range over the search
+keys that database triggers keep (migration ``0012_case_search_tail``). The page's case ids and
+the count are read from the covering index ``ix_cases_applicant_search``; only the page's rows are
+then read from the tables.
 
 Deadline status (normal / warning / overdue, :mod:`clerk_app.domain.deadlines`) exists for cases
 whose clock has started and is not stopped by a decision: accepted and in review (clock running,
@@ -31,6 +28,12 @@ whose correction came before acceptance, or resumes the review and its clock), s
 correction asked during review, special procedure start and end, decision (approve, approve on
 tolerance, refuse — the last two by a supervisor, with a reason), tolerance materials confirmed,
 delivery (pickup with the signature note, or mail with a tracking number), archive, withdrawal.
+
+With a documents desk (:class:`~clerk_app.services.case_documents.StepDocuments`) the decision
+issues its 决定书 and the delivery its 送达回证 in the step's unit of work (the event's detail names
+them; the returned detail carries them in ``issued`` for the preview), and :meth:`CaseService.issue_licence`
+issues the 证照 of an approved licence matter. A document that cannot be issued (no number left,
+no signing key, a broken template) fails the step as a whole: nothing of it is written.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, false, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from clerk_app.domain import case_states
@@ -324,7 +327,8 @@ class CaseService:
             if page == 0 and len(ids) < size:  # all of them are on this page
                 total = len(ids)
             else:
-                counted = select(Case.id).where(*where).limit(COUNT_CAP + 1).subquery()
+                # a constant, not a column: the count reads an index alone, never a case row
+                counted = select(literal(1)).select_from(Case).where(*where).limit(COUNT_CAP + 1).subquery()
                 total = int(s.scalar(select(func.count()).select_from(counted)) or 0)
             # then the rows of this page only: plain columns, no identity map
             found = {r.id: r for r in s.execute(_PAGE_ROWS, {"ids": list(ids)})} if ids else {}
