@@ -92,12 +92,18 @@ def shot_cases(ctx: ShotContext) -> list[Path]:
     main.resize(1366, 768)
     page = main.show_page("cases")
     assert isinstance(page, CasesPage)
-    ctx.settle(1.0)
+    for _attempt in range(50):  # the list arrives from the database worker
+        ctx.settle(0.2)
+        if page.last_page is not None and page.results.rowCount():
+            break
     for row in range(page.results.rowCount()):
         item = page.results.item(row, 0)
         if item is not None and item.text() == delivered:
             page.results.selectRow(row)
-    ctx.settle(0.5)
+    for _attempt in range(50):  # and then the selected case's detail
+        ctx.settle(0.2)
+        if page.detail is not None and page.detail.row.case_number == delivered:
+            break
     paths = [ctx.save(main, "cases-screen")]
     if receipt is not None:
         preview = page.show_preview(receipt)
