@@ -161,6 +161,8 @@ class SupervisionSettings:
     #: hall monitor alerts: a category's longest wait above this, fewer windows open than that
     wait_alert_minutes: int = 30
     min_open_windows: int = 3
+    #: a staffed window whose workstation has not been heard from for longer is shown offline
+    offline_seconds: int = 120
     supervisor_username: str = ""
 
     @classmethod

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from supervision_helpers import session_for
 
 from clerk_app.security.roles import PermissionDenied
@@ -17,7 +18,9 @@ from clerk_app.services.queue import QueueService, seed_demo_queue
 from clerk_app.services.runtime import Runtime, open_store
 from clerk_app.settings import Settings, resolve_paths
 from clerk_app.store.engine import make_engine, sqlite_url
+from clerk_app.store.models import Device, SyncDevice
 from clerk_app.store.uow import Store
+from clerk_app.sync.central import report_device
 
 T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)  # Monday 2 March 2026, 09:00 in the hall
 
@@ -91,3 +94,55 @@ def test_unreachable_central_store_is_reported_not_raised(runtime: Runtime) -> N
     )
     snapshot = queue_snapshot(offline, session_for(runtime, "chenjing", None))
     assert not snapshot.reachable and snapshot.windows == () and not snapshot.too_few_open
+
+
+def _register(central: Store, window: int) -> str:
+    """A workstation registered for ``window`` in the central device registry."""
+    key = f"ws-window-{window}"
+    with central.unit_of_work() as uow:
+        uow.session.add(
+            Device(device_key=key, kind="workstation", name=f"{window} 号窗口", window_number=window)
+        )
+        uow.commit()
+    return key
+
+
+def _last_seen(central: Store, device_id: str, at: dt.datetime) -> None:
+    with central.unit_of_work(capture=False) as uow:
+        uow.session.execute(
+            update(SyncDevice).where(SyncDevice.device_id == device_id).values(last_seen_at=at)
+        )
+        uow.commit()
+
+
+def test_a_staffed_window_whose_workstation_fell_silent_is_offline(runtime: Runtime) -> None:
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    queue = QueueService(runtime.central, clock=lambda: now)
+    wang, li, zhang = (session_for(runtime, n, w) for n, w in (("wangxy", 3), ("lijg", 5), ("zhangli", 7)))
+    queue.open_window(wang)
+    queue.open_window(li)
+    queue.pause(li, "break")
+    queue.open_window(zhang)
+    queue.close_window(zhang)
+    three, five, seven = (_register(runtime.central, n) for n in (3, 5, 7))
+    for device in (three, five, seven):  # a sync round of each: the heartbeat the monitor reads
+        report_device(runtime.central, device, cursor=0)
+    _last_seen(runtime.central, five, now - dt.timedelta(minutes=10))
+    _last_seen(runtime.central, seven, now - dt.timedelta(hours=2))  # window 7 is closed
+    supervisor = session_for(runtime, "chenjing", None)
+
+    snapshot = queue_snapshot(runtime, supervisor, clock=lambda: now + dt.timedelta(seconds=30))
+    windows = {w.number: w for w in snapshot.windows}
+    assert not windows[3].offline and windows[3].last_seen is not None
+    assert windows[5].offline and windows[5].offline_for == dt.timedelta(minutes=10, seconds=30)
+    assert not windows[7].offline  # nobody signed in there: silence is expected
+    assert not windows[9].offline and windows[9].last_seen is None  # no workstation registered
+    assert [w.number for w in snapshot.offline_windows] == [5]
+
+    # three minutes without a sync round: window 3 is offline too (the limit is 120 s) …
+    later = queue_snapshot(runtime, supervisor, clock=lambda: now + dt.timedelta(minutes=3))
+    assert [w.number for w in later.offline_windows] == [3, 5]
+    # … until its next round
+    report_device(runtime.central, three, cursor=0)
+    after = queue_snapshot(runtime, supervisor, clock=lambda: dt.datetime.now(dt.UTC))
+    assert [w.number for w in after.offline_windows] == [5]

@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import QDate
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
+from sqlalchemy import update
 from supervision_helpers import Contexts, open_demo_runtime, session_for
 
 from clerk_app.gui import app as gui_app
@@ -23,6 +24,8 @@ from clerk_app.services.complaints import Category, ComplaintInput, ComplaintSer
 from clerk_app.services.queue import QueueService
 from clerk_app.services.ratings import Level, RatingInput, RatingService
 from clerk_app.services.runtime import Runtime
+from clerk_app.store.models import Device, SyncDevice
+from clerk_app.sync.central import report_device
 
 
 @pytest.fixture
@@ -77,6 +80,19 @@ def test_monitor_picks_up_a_case_registered_elsewhere_and_alerts(
     assert page.complaint_table.item(0, 6).text().startswith("21:")
     assert "1 个办不成事案件已超过 20 分钟未处理" in page.alerts.text()
     assert page.rect_table.item(0, 0).text() == "ticket:A8"
+    # window 3's workstation stops syncing: five minutes after its last round it is shown offline
+    with runtime.central.unit_of_work() as uow:
+        uow.session.add(Device(device_key="ws-3", kind="workstation", name="3 号窗口", window_number=3))
+        uow.commit()
+    report_device(runtime.central, "ws-3", cursor=0)
+    with runtime.central.unit_of_work(capture=False) as uow:
+        silent = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+        uow.session.execute(
+            update(SyncDevice).where(SyncDevice.device_id == "ws-3").values(last_seen_at=silent)
+        )
+        uow.commit()
+    qtbot.waitUntil(lambda: page.window_table.item(2, 1).text().startswith("离线 05:"), timeout=10_000)
+    assert "3 号窗口的工作站离线" in page.alerts.text()
     page.hide()
     assert not page.refresher.isActive() and not page.ticker.isActive()
 

@@ -43,7 +43,13 @@ from clerk_app.gui.pages.supervision import OVER, WARN, _clock_text, _fit, _item
 from clerk_app.gui.rating_pad import LEVEL_COLOURS
 from clerk_app.i18n import N_, _
 from clerk_app.security.roles import Permission
-from clerk_app.services.hall_monitor import QueueSnapshot, pause_label, queue_snapshot, status_label
+from clerk_app.services.hall_monitor import (
+    QueueSnapshot,
+    WindowStatus,
+    pause_label,
+    queue_snapshot,
+    status_label,
+)
 from clerk_app.services.queue_stats import QueueStats
 from clerk_app.services.supervision_reports import (
     MonitorSnapshot,
@@ -65,6 +71,12 @@ def _percent(value: float | None) -> str:
 
 def _minutes_text(value: dt.timedelta | None) -> str:
     return "" if value is None else f"{value.total_seconds() / 60:.1f}"
+
+
+def _offline_text(w: WindowStatus, now: dt.datetime) -> str:
+    """离线 and for how long (since the workstation was last heard from)."""
+    silent = now - w.last_seen if w.last_seen is not None else w.offline_for
+    return _("离线 {t}").format(t=_clock_text(silent or dt.timedelta(0)))
 
 
 class MonitorPage(Page):
@@ -195,13 +207,17 @@ class MonitorPage(Page):
             for column, text in enumerate(cells):
                 self.category_table.setItem(row, column, _item(text, colour))
         self.window_table.setRowCount(len(queue.windows))
+        now = dt.datetime.now(dt.UTC)
         for row, w in enumerate(queue.windows):
             status = status_label(w.status)
             if w.status == "paused" and w.pause_reason:
                 status = f"{status}（{pause_label(w.pause_reason)}）"
+            colour = WARN if w.status == "paused" else None
+            if w.offline:
+                status, colour = _offline_text(w, now), OVER
             cells = [str(w.number), status, w.clerk_name, w.ticket_number]
             for column, text in enumerate(cells):
-                self.window_table.setItem(row, column, _item(text, WARN if w.status == "paused" else None))
+                self.window_table.setItem(row, column, _item(text, colour))
         _fit(self.category_table, 0)
 
     def tick(self) -> None:
@@ -214,6 +230,8 @@ class MonitorPage(Page):
             for row, w in enumerate(queue.windows):
                 since = w.ticket_since if w.ticket_number else None
                 self.window_table.setItem(row, 4, _item(_clock_text(now - since) if since else ""))
+                if w.offline:  # the silence grows until the next refresh
+                    self.window_table.setItem(row, 1, _item(_offline_text(w, now), OVER))
         limit = dt.timedelta(minutes=snapshot.window_minutes)
         for row, c in enumerate(snapshot.complaints):
             elapsed = (c.first_action_at or now) - c.registered_at
@@ -231,6 +249,9 @@ class MonitorPage(Page):
                     n=queue.open_windows, m=queue.min_open_windows
                 )
             )
+        if queue is not None and queue.offline_windows:
+            numbers = "、".join(str(w.number) for w in queue.offline_windows)
+            alerts.append(_("{numbers} 号窗口的工作站离线").format(numbers=numbers))
         waiting = snapshot.complaints_over_target(now)
         if waiting:
             alerts.append(
