@@ -215,6 +215,11 @@ def save_password(url: str, password: str) -> str:
     return bare.render_as_string(hide_password=False)
 
 
+def stored_password(url: str) -> str | None:
+    """The keyring's password for the central login of ``url`` (user, host, port, database)."""
+    return get_secret(_secret_name(url))
+
+
 def connect_url(url: str) -> str:
     """The URL to connect with: the settings' URL plus the keyring's password, if there is one."""
     parsed = make_url(url)

@@ -1,8 +1,10 @@
 """同步: how this workstation stands with the central store, "sync now", and the changes the
 central store did not apply (with why) — re-apply one as a new edit, or dismiss it; both audited.
 
-A clerk sees this workstation's rejections, a supervisor every workstation's. The background sync
-itself belongs to the main window (``clerk_app.gui.sync_status.SyncController``); the main window
+A clerk sees this workstation's rejections, a supervisor every workstation's. An administrator
+sees the status and registers this workstation with a central store (``RegisterDialog``); the
+rejections are the counter staff's business. The background sync itself belongs to the main
+window (``clerk_app.gui.sync_status.SyncController``); the main window
 hands it to this page with ``attach_sync``.
 """
 
@@ -21,13 +23,16 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QVBoxLayout,
     QWidget,
 )
 
+from clerk_app.domain.halltime import HALL_TZ
 from clerk_app.gui.pages.base import Page, PageContext
+from clerk_app.gui.sync_register import RegisterDialog, may_register
 from clerk_app.gui.sync_status import SyncController, describe, tooltip
 from clerk_app.i18n import N_, _
-from clerk_app.security.roles import Permission
+from clerk_app.security.roles import Permission, allows
 from clerk_app.services import sync as sync_service
 from clerk_app.services.auth import UserSession
 from clerk_app.services.runtime import Runtime
@@ -42,7 +47,8 @@ COLUMNS = (N_("时间"), N_("记录"), N_("原因"), N_("未采用的值"), N_("
 class SyncPage(Page):
     key = "sync"
     title = N_("同步")
-    permission = Permission.SERVE
+    #: every role: counter staff handle rejections, the administrator registers the workstation
+    permission = None
 
     def __init__(self, ctx: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -60,8 +66,26 @@ class SyncPage(Page):
         top = QHBoxLayout()
         top.addWidget(self.status_label, 1)
         top.addWidget(self.sync_button)
+        self.register_button: QPushButton | None = None
+        if may_register(ctx):
+            self.register_button = QPushButton(_("登记到中心库…"))
+            self.register_button.setObjectName("syncRegisterButton")
+            self.register_button.clicked.connect(self.open_register)
+            top.addWidget(self.register_button)
         self.layout_.addLayout(top)
         self.layout_.addWidget(self.progress_bar)
+        self.handles_rejections = allows(ctx.session.role, Permission.SERVE)
+        self.rejections_box = QWidget()
+        self.rejections_box.setObjectName("rejectionsBox")
+        box = QVBoxLayout(self.rejections_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        self.layout_.addWidget(self.rejections_box, 1)
+        self.rejections_box.setVisible(self.handles_rejections)
+        if not self.handles_rejections:
+            self.layout_.addStretch(1)
+        self._build_rejections(box)
+
+    def _build_rejections(self, box: QVBoxLayout) -> None:
         hint = QLabel(
             _(
                 "下列修改没有被中心库采用。可以把自己的值作为一次新的修改重新提交，"
@@ -70,7 +94,7 @@ class SyncPage(Page):
         )
         hint.setObjectName("pageHint")
         hint.setWordWrap(True)
-        self.layout_.addWidget(hint)
+        box.addWidget(hint)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("rejectionTable")
         self.table.setHorizontalHeaderLabels([_(c) for c in COLUMNS])
@@ -79,10 +103,10 @@ class SyncPage(Page):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.itemSelectionChanged.connect(self._selection_changed)
-        self.layout_.addWidget(self.table, 1)
+        box.addWidget(self.table, 1)
         self.empty_label = QLabel(_("没有未采用的修改。"))
         self.empty_label.setObjectName("pageHint")
-        self.layout_.addWidget(self.empty_label)
+        box.addWidget(self.empty_label)
         buttons = QHBoxLayout()
         self.reapply_button = QPushButton(_("重新提交我的修改"))
         self.reapply_button.setObjectName("reapplyButton")
@@ -93,7 +117,7 @@ class SyncPage(Page):
         buttons.addWidget(self.reapply_button)
         buttons.addWidget(self.dismiss_button)
         buttons.addStretch(1)
-        self.layout_.addLayout(buttons)
+        box.addLayout(buttons)
         self._selection_changed()
 
     # --- the background sync ----------------------------------------------------------------
@@ -126,11 +150,19 @@ class SyncPage(Page):
         self.progress_bar.setFormat(_("上传 %v/%m") if phase == "push" else _("下载 %v/%m"))
         self.progress_bar.show()
 
+    # --- registering this workstation (administrators) -----------------------------------
+    def open_register(self) -> RegisterDialog:
+        dialog = RegisterDialog(self.ctx, self)
+        dialog.open()
+        return dialog
+
     # --- rejections -----------------------------------------------------------------------
     def activated(self) -> None:
         self.refresh()
 
     def refresh(self) -> None:
+        if not self.handles_rejections:
+            return
         ctx = self.ctx
         ctx.tasks.db(lambda: sync_service.list_rejections(ctx.runtime, ctx.session), self._show_rows)
 
@@ -139,7 +171,7 @@ class SyncPage(Page):
         self.table.setRowCount(len(rows))
         for index, row in enumerate(rows):
             cells = (
-                row.created_at.astimezone().strftime("%Y-%m-%d %H:%M"),
+                row.created_at.astimezone(HALL_TZ).strftime("%Y-%m-%d %H:%M"),
                 row.what,
                 row.reason + (f"\n{row.detail}" if row.detail else ""),
                 row.values,
