@@ -21,12 +21,28 @@ Ordering and cursors use the central sequence only; the hybrid clock stamps are 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import operator
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, UniqueConstraint, and_, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import (
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -113,23 +129,38 @@ def cursor(local: Store) -> int:
 
 
 def read_outbox(local: Store, limit: int) -> list[PushEntry]:
+    """The first ``limit`` outbox entries in device order. The payload comes as its stored JSON
+    text too, which the central store writes as it is when it applies the row unchanged."""
     with local.engine.connect() as conn:
         c = OutboxEntry.__table__.c
-        columns = (c.seq, c.table_name, c.row_id, c.op, c.base_version, c.version, c.changed, c.payload)
-        rows = conn.execute(select(*columns).order_by(c.seq).limit(limit)).all()
+        columns = (c.seq, c.table_name, c.op, c.base_version, c.version)
+        # the id and the JSON columns in their stored forms, converted here (cheaper per row)
+        stored = (cast(c.row_id, Text), cast(c.changed, Text), cast(c.payload, Text))
+        stmt = select(*columns, *stored).order_by(c.seq).limit(limit)
+        row_id_of = _stored_uuid(conn.dialect)
+        loads = json.loads
         return [
             PushEntry(
-                r.seq,
-                r.table_name,
-                r.row_id,
-                r.op,
-                r.base_version,
-                r.version,
-                tuple(r.changed),
-                dict(r.payload),
+                seq,
+                table_name,
+                row_id_of(row_id),
+                op,
+                base_version,
+                version,
+                tuple(loads(changed) or ()) if changed and changed != "[]" else (),
+                loads(payload),
+                payload,
             )
-            for r in rows
+            for seq, table_name, op, base_version, version, row_id, changed, payload in conn.execute(stmt)
         ]
+
+
+def _stored_uuid(dialect: Any) -> Callable[[Any], uuid.UUID]:
+    """The id column's stored text form back to a UUID (SQLAlchemy's own result conversion)."""
+    convert = OutboxEntry.__table__.c.row_id.type.dialect_impl(dialect).result_processor(dialect, None)
+    if convert is None:
+        return lambda value: value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    return lambda value: uuid.UUID(str(value)) if (found := convert(value)) is None else found
 
 
 # --- applying rows locally ----------------------------------------------------------------
@@ -137,6 +168,8 @@ def read_outbox(local: Store, limit: int) -> list[PushEntry]:
 
 def _pending(session: Session, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
     out: set[uuid.UUID] = set()
+    if session.execute(select(OutboxEntry.seq).limit(1)).first() is None:
+        return out  # nothing waits (the usual case when pulling after a push)
     id_list = list(set(ids))
     for start in range(0, len(id_list), CHUNK):
         chunk = id_list[start : start + CHUNK]
@@ -151,20 +184,25 @@ def _defer_foreign_keys(session: Session) -> None:
         session.execute(text("PRAGMA defer_foreign_keys = ON"))
 
 
+#: read rows of one table from the central store by id: (table, ids) -> {id: payload}
+Fetch = Callable[[str, list[uuid.UUID]], dict[uuid.UUID, dict[str, Any]]]
+
+
 def apply_rows(
     session: Session,
     rows: Iterable[tuple[str, dict[str, Any]]],
     *,
     force: bool = False,
     local: Store | None = None,
+    fetch: Fetch | None = None,
 ) -> int:
     """Write central row states into the local store: a row is written when it is newer than the
     local one (or ``force``), never when local changes of it wait in the outbox. Returns the
     number of rows written. The caller's unit of work must have ``capture=False``.
 
     With ``local`` (the store ``session`` belongs to), a row that meets a local row of another id
-    on a unique key sets that local row aside (``set_aside``, reason ``unique_conflict``) and is
-    then written; without it the conflict is raised."""
+    on a unique key is written after that row is moved out of the way (``_Resolver``); without it
+    the conflict is raised."""
     by_table: dict[str, dict[uuid.UUID, dict[str, Any]]] = {}
     for table_name, payload in rows:
         if not known_table(table_name):
@@ -182,19 +220,14 @@ def apply_rows(
     for table_name in sorted(by_table, key=lambda t: order.get(t, 0)):
         info = synced_table(table_name)
         candidates = {rid: p for rid, p in by_table[table_name].items() if rid not in pending}
-        local_versions: dict[uuid.UUID, int] = {}
-        ids = list(candidates)
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start : start + CHUNK]
-            stmt = select(info.table.c.id, info.table.c.version).where(info.table.c.id.in_(chunk))
-            local_versions.update({rid: int(v) for rid, v in session.execute(stmt)})
+        local_versions = _local_versions(session, info, list(candidates))
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         for rid, payload in candidates.items():
             if rid not in local_versions:
-                inserts.append(info.decode(payload))
+                inserts.append(payload)
             elif force or int(payload["version"]) > local_versions[rid]:
-                updates.append(info.decode(payload))
+                updates.append(payload)
         if local is None or not _unique_keys(info.table):
             _write(session, info, inserts, updates)
         else:
@@ -204,50 +237,250 @@ def apply_rows(
                 savepoint.commit()
             except IntegrityError:
                 savepoint.rollback()
+                resolver = _Resolver(session, local, info, candidates, fetch)
                 # one by one, updates first: an update that frees a key comes before the insert
                 # that takes it in the change log, but a page writes inserts first
                 for row in updates:
-                    _write_resolving(session, local, info, row, insert_row=False)
+                    resolver.write(row, insert_row=False)
                 for row in inserts:
-                    _write_resolving(session, local, info, row, insert_row=True)
+                    resolver.write(row, insert_row=True)
+                resolver.restore_lifted()
         written += len(inserts) + len(updates)
     return written
+
+
+class _Resolver:
+    """Writes pulled rows one by one when a batch met a unique key held locally by another row.
+
+    The local holder is moved out of the way according to what it is:
+
+    - a **synced row with nothing waiting** (its keys were swapped or moved centrally, and the
+      change that frees the key is in the same page or was read with it): it is lifted out (only
+      the row; rows referring to it stay, foreign keys are checked at commit) and written back at
+      the end in its central state (from the same rows, or read from the central store with
+      ``fetch``). Nothing local is lost, so no rejection is recorded;
+    - a row with **local changes waiting** (a new record not yet pushed, an edit not yet pushed):
+      it is set aside with its content in a local rejection record (``set_aside``); its outbox
+      entries still go up, and the acknowledgement brings the central outcome (the central
+      rejection, or the row's central state) which replaces the local record."""
+
+    MAX_ROUNDS = 8
+
+    def __init__(
+        self,
+        session: Session,
+        local: Store,
+        info: SyncedTable,
+        candidates: dict[uuid.UUID, dict[str, Any]],
+        fetch: Fetch | None,
+    ) -> None:
+        self.session = session
+        self.local = local
+        self.info = info
+        self.candidates = candidates
+        self.fetch = fetch
+        #: lifted synced rows -> their local content (kept if the central state cannot be had)
+        self.lifted: dict[uuid.UUID, dict[str, Any]] = {}
+
+    def write(self, row: dict[str, Any], *, insert_row: bool) -> None:
+        """Write one row; when a local row of another id holds one of its unique keys, move that
+        row out of the way and write again."""
+        for attempt in range(2):
+            savepoint = self.session.begin_nested()
+            try:
+                _write(self.session, self.info, [row] if insert_row else [], [] if insert_row else [row])
+                savepoint.commit()
+                return
+            except IntegrityError:
+                savepoint.rollback()
+                decoded = self.info.decode(row)
+                holders = _key_holders(self.session, self.info, decoded)
+                if attempt or not holders:
+                    raise
+                waiting = _pending(self.session, holders)
+                restorable = self.fetch is not None
+                synced = [h for h in holders if h not in waiting and (restorable or h in self.candidates)]
+                if synced:
+                    self._lift(synced)
+                others = [h for h in holders if h not in synced]
+                if others:
+                    name = self.info.name
+                    set_aside(self.session, self.local, name, others, winner=decoded, reason=REASON_UNIQUE)
+
+    def _lift(self, ids: list[uuid.UUID]) -> None:
+        table = self.info.table
+        for found in self.session.execute(select(table).where(table.c.id.in_(ids))):
+            self.lifted[found.id] = self.info.encode(found)
+        self.session.execute(delete(table).where(table.c.id.in_(ids)))
+
+    def restore_lifted(self) -> None:
+        """Write every lifted row back in its central state (which may lift others in turn)."""
+        for _round in range(self.MAX_ROUNDS):
+            if not self.lifted:
+                return
+            todo, self.lifted = self.lifted, {}
+            states = {rid: self.candidates[rid] for rid in todo if rid in self.candidates}
+            missing = [rid for rid in todo if rid not in states]
+            if missing and self.fetch is not None:
+                states.update(self.fetch(self.info.name, missing))
+            for rid, content in todo.items():
+                state = states.get(rid)
+                if state is not None:
+                    self.write(state, insert_row=True)
+                else:  # not held centrally (never expected): kept as a rejection, not dropped silently
+                    self._keep_as_rejection(rid, content)
+        for rid, content in self.lifted.items():
+            self._keep_as_rejection(rid, content)
+        self.lifted = {}
+
+    def _keep_as_rejection(self, rid: uuid.UUID, content: dict[str, Any]) -> None:
+        _record_rejection(self.session, self.local, self.info.name, rid, REASON_UNIQUE, content, {}, "")
+        targets = _dependents(self.session, self.info.table, [rid])
+        for other, refs in targets:
+            table = synced_table(other).table
+            self.session.execute(delete(table).where(table.c.id.in_(refs)))
+
+
+def _local_versions(session: Session, info: SyncedTable, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """The local version of each of ``ids`` that exists locally."""
+    out: dict[uuid.UUID, int] = {}
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        by_form = {_uuid_hex(rid): rid for rid in ids}
+        forms = list(by_form)
+        name = _quote(connection, info.table.name)
+        for start in range(0, len(forms), CHUNK):
+            part = forms[start : start + CHUNK]
+            marks = ", ".join("?" * len(part))
+            statement = f"SELECT id, version FROM {name} WHERE id IN ({marks})"
+            for found, version in connection.exec_driver_sql(statement, tuple(part)):
+                out[by_form[found]] = int(version)
+        return out
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        stmt = select(info.table.c.id, info.table.c.version).where(info.table.c.id.in_(chunk))
+        out.update({rid: int(v) for rid, v in connection.execute(stmt)})
+    return out
 
 
 def _write(
     session: Session, info: SyncedTable, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]
 ) -> None:
-    for shape in _by_shape(inserts):
+    """Write pulled payloads: inserts of new rows, updates of existing ones, one ``executemany``
+    per table and shape. On SQLite the payloads become parameter tuples directly, through the
+    same conversions (payload to Python value, Python value to stored form) Core would apply."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        name = _quote(connection, info.table.name)
+        for keys, rows in _payload_shapes(info, inserts).items():
+            form = _row_form(info, keys, connection.dialect)
+            columns = ", ".join(_quote(connection, info.columns[k].name) for k in keys)
+            marks = ", ".join("?" * len(keys))
+            connection.exec_driver_sql(
+                f"INSERT INTO {name} ({columns}) VALUES ({marks})",
+                [_params(form, row) for row in rows],
+            )
+        for keys, rows in _payload_shapes(info, updates).items():
+            rest = tuple(k for k in keys if k != "id")
+            form = _row_form(info, (*rest, "id"), connection.dialect)
+            sets = ", ".join(f"{_quote(connection, info.columns[k].name)} = ?" for k in rest)
+            connection.exec_driver_sql(
+                f"UPDATE {name} SET {sets} WHERE id = ?",
+                [_params(form, row) for row in rows],
+            )
+        return
+    for shape in _by_shape([info.decode(p) for p in inserts]):
         session.execute(insert(info.table), shape)
-    for shape in _by_shape(updates):
-        columns = [c for c in shape[0] if c != "id"]
+    for shape in _by_shape([info.decode(p) for p in updates]):
+        names = [c for c in shape[0] if c != "id"]
         stmt_u = (
             update(info.table)
             .where(info.table.c.id == bindparam("k_id"))
-            .values({c: bindparam(f"p_{c}") for c in columns})
+            .values({c: bindparam(f"p_{c}") for c in names})
         )
         session.connection().execute(
-            stmt_u, [{"k_id": r["id"], **{f"p_{c}": r[c] for c in columns}} for r in shape]
+            stmt_u, [{"k_id": r["id"], **{f"p_{c}": r[c] for c in names}} for r in shape]
         )
 
 
-def _write_resolving(
-    session: Session, local: Store, info: SyncedTable, row: dict[str, Any], *, insert_row: bool
-) -> None:
-    """Write one pulled row; when a local row of another id holds one of its unique keys, set
-    that row aside and write again."""
-    for attempt in range(2):
-        savepoint = session.begin_nested()
-        try:
-            _write(session, info, [row] if insert_row else [], [] if insert_row else [row])
-            savepoint.commit()
-            return
-        except IntegrityError:
-            savepoint.rollback()
-            holders = _key_holders(session, info, row)
-            if attempt or not holders:
-                raise
-            set_aside(session, local, info.name, holders, winner=row, reason=REASON_UNIQUE)
+@dataclass(frozen=True, slots=True)
+class RowForm:
+    """How payloads of one shape become driver parameters: the values in ``keys`` order, then
+    at ``convert``'s positions the JSON value turned into the stored form."""
+
+    keys: tuple[str, ...]
+    values: Callable[[dict[str, Any]], Any]
+    convert: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+
+def _payload_shapes(
+    info: SyncedTable, payloads: list[dict[str, Any]]
+) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    """Payloads grouped by the known keys they carry (a newer program may send more)."""
+    out: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    columns = info.columns
+    for payload in payloads:
+        keys = tuple(payload) if len(payload) == len(columns) and all(k in columns for k in payload) else None
+        if keys is None:
+            keys = tuple(k for k in payload if k in columns)
+        out.setdefault(keys, []).append(payload)
+    return out
+
+
+_FORMS: dict[tuple[str, tuple[str, ...], str], RowForm] = {}
+
+
+def _row_form(info: SyncedTable, keys: tuple[str, ...], dialect: Any) -> RowForm:
+    """For each payload key: how its JSON value becomes the value the driver stores (the
+    converter of ``clerk_app.sync.codec`` and then the column type's bind processor)."""
+    cache_key = (info.name, keys, dialect.name)
+    form = _FORMS.get(cache_key)
+    if form is None:
+        convert: list[tuple[int, Callable[[Any], Any]]] = []
+        for index, key in enumerate(keys):
+            column = info.columns[key]
+            bind = column.type.dialect_impl(dialect).bind_processor(dialect)
+            if isinstance(column.type, Uuid) and dialect.name == "sqlite":
+                convert.append((index, _uuid_hex))  # what Uuid's processor stores: the 32-digit hex
+                continue
+            step = _compose(info.converters.get(key), bind)
+            if step is not None:
+                convert.append((index, step))
+        getter = operator.itemgetter(*keys)
+        values = getter if len(keys) > 1 else (lambda payload: (getter(payload),))
+        form = _FORMS[cache_key] = RowForm(keys, values, tuple(convert))
+    return form
+
+
+def _uuid_hex(value: Any) -> str:
+    if type(value) is str and len(value) == 36:
+        return value.replace("-", "").lower()
+    return (value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))).hex
+
+
+def _compose(
+    convert: Callable[[Any], Any] | None, bind: Callable[[Any], Any] | None
+) -> Callable[[Any], Any] | None:
+    if convert is None:
+        return bind
+    if bind is None:
+        return convert
+    return lambda v: bind(convert(v))
+
+
+def _params(form: RowForm, payload: dict[str, Any]) -> Any:
+    if not form.convert:
+        return form.values(payload)
+    values = list(form.values(payload))
+    for index, convert in form.convert:
+        value = values[index]
+        if value is not None:
+            values[index] = convert(value)
+    return tuple(values)
+
+
+def _quote(connection: Any, name: str) -> str:
+    return str(connection.dialect.identifier_preparer.quote(name))
 
 
 def _unique_keys(table: Table) -> list[tuple[str, ...]]:
@@ -403,7 +636,7 @@ def push(
             raise OutboxSequenceReused(f"outbox seq {entries[0].seq} <= acknowledged {acked}")
         result = central_side.apply_push(central, local.device_id, entries, schema_version=schema_version)
         faults.point("push.after_central_commit")
-        _acknowledge(local, entries, result)
+        _acknowledge(local, central, entries, result)
         faults.point("push.after_local_commit")
         acked = entries[-1].seq
         pushed += len(entries)
@@ -450,38 +683,80 @@ def _losing_inserts(entries: list[PushEntry], result: PushResult) -> dict[str, l
     return {table: list(ids) for table, ids in out.items()}
 
 
-def _acknowledge(local: Store, entries: list[PushEntry], result: PushResult) -> None:
+def _acknowledge(local: Store, central: Store, entries: list[PushEntry], result: PushResult) -> None:
+    """In one local transaction: the batch leaves the outbox and every row it touched takes its
+    central outcome. A new row the central store refused is set aside (its content is in the
+    central rejection recorded here); a row not applied as sent takes the central state; a row
+    the central store holds that is missing locally (a pull set it aside while its changes
+    waited) is written back in its central state; and a provisional local rejection record of a
+    row whose changes are now all answered is removed (the central answer replaces it)."""
     seqs = [e.seq for e in entries]
     reset = _needs_reset(entries, result)
     rows = {key: payload for key, payload in result.rows.items() if key[1] in reset}
     recorded = {key: p for key, p in result.rows.items() if key[0] == SyncRejection.__tablename__}
     losing = _losing_inserts(entries, result)
+    fetch = _fetcher(central)
     with local.unit_of_work(capture=False) as uow:
         session = uow.session
         _defer_foreign_keys(session)
         # the batch is the first entries of the outbox in seq order: exactly those in its range
         session.execute(delete(OutboxEntry).where(OutboxEntry.seq >= min(seqs), OutboxEntry.seq <= max(seqs)))
-        answered = {uuid.UUID(str(p["row_id"])) for p in recorded.values()}
+        touched: dict[str, dict[uuid.UUID, None]] = {}
+        for entry in entries:
+            if known_table(entry.table_name):
+                touched.setdefault(entry.table_name, {})[entry.row_id] = None
+        _drop_provisional(session, local, {table: list(ids) for table, ids in touched.items()})
         for table_name, ids in losing.items():
-            # a local record made when a pull met this row first: the central one replaces it
-            replaced = [rid for rid in ids if rid in answered]
-            if replaced:
-                session.execute(
-                    delete(SyncRejection).where(
-                        SyncRejection.origin == local.device_id,
-                        SyncRejection.entry_seq == 0,
-                        SyncRejection.table_name == table_name,
-                        SyncRejection.row_id.in_(replaced),
-                    )
-                )
             set_aside(session, local, table_name, ids)
         apply_rows(session, ((table, payload) for (table, _rid), payload in recorded.items()))
         apply_rows(
-            session, ((table, payload) for (table, _rid), payload in rows.items()), force=True, local=local
+            session,
+            ((table, payload) for (table, _rid), payload in rows.items()),
+            force=True,
+            local=local,
+            fetch=fetch,
         )
+        for table_name, row_ids in touched.items():
+            gone = set(losing.get(table_name, ()))
+            wanted = [rid for rid in row_ids if rid not in gone and (table_name, rid) not in rows]
+            present = _local_versions(session, synced_table(table_name), wanted)
+            missing = [rid for rid in wanted if rid not in present]
+            if missing:
+                states = [(table_name, p) for p in fetch(table_name, missing).values()]
+                apply_rows(session, states, force=True, local=local, fetch=fetch)
         last = max(seqs)
         put_state(session, PUSH_KEY, {"seq": last, "at": dt.datetime.now(dt.UTC).isoformat()})
         uow.commit()
+
+
+def _fetcher(central: Store) -> Fetch:
+    def fetch(table_name: str, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+        return central_side.read_rows(central, table_name, ids)
+
+    return fetch
+
+
+def _drop_provisional(session: Session, local: Store, touched: dict[str, list[uuid.UUID]]) -> None:
+    """Remove the local rejection records (made when a pull set a row aside while its changes
+    waited) of rows whose changes have all been answered by the central store (``touched``: the
+    rows of the batch just acknowledged, which has already left the outbox)."""
+    provisional = (
+        SyncRejection.origin == local.device_id,
+        SyncRejection.entry_seq == 0,
+        SyncRejection.status == "open",
+    )
+    if session.execute(select(SyncRejection.id).where(*provisional).limit(1)).first() is None:
+        return  # the usual case: no row was set aside by a pull
+    waiting = _pending(session, (rid for ids in touched.values() for rid in ids))
+    settled = {table: [rid for rid in ids if rid not in waiting] for table, ids in touched.items()}
+    for table_name, ids in settled.items():
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            session.execute(
+                delete(SyncRejection).where(
+                    *provisional, SyncRejection.table_name == table_name, SyncRejection.row_id.in_(chunk)
+                )
+            )
 
 
 # --- pull ---------------------------------------------------------------------------------
@@ -524,7 +799,7 @@ def pull(
             continue
         if not page.changes:
             break
-        applied += _apply_page(local, position, page.changes, page.cursor)
+        applied += _apply_page(local, position, page.changes, page.cursor, _fetcher(central))
         faults.point("pull.after_local_commit")
         received += len(page.changes)
         position = page.cursor
@@ -550,15 +825,15 @@ def first_pull(
     return PullReport(rest.received, applied + rest.applied, rest.cursor, True)
 
 
-def _apply_page(local: Store, old: int, changes: Iterable[Change], new: int) -> int:
+def _apply_page(local: Store, old: int, changes: Iterable[Change], new: int, fetch: Fetch) -> int:
     items = [(c.table_name, c.payload) for c in changes]
     half = len(items) // 2
     with local.unit_of_work(capture=False) as uow:
         session = uow.session
         _defer_foreign_keys(session)
-        count = apply_rows(session, items[:half], local=local)
+        count = apply_rows(session, items[:half], local=local, fetch=fetch)
         faults.point("pull.mid_page")
-        count += apply_rows(session, items[half:], local=local)
+        count += apply_rows(session, items[half:], local=local, fetch=fetch)
         _set_cursor(session, old, new)
         uow.commit()
     return count
@@ -570,7 +845,7 @@ def _apply_snapshot(local: Store, central: Store, old: int) -> int:
         session = uow.session
         _defer_foreign_keys(session)
         items = [(table, payload) for table, rows in snap.rows.items() for payload in rows]
-        count = apply_rows(session, items, local=local)
+        count = apply_rows(session, items, local=local, fetch=_fetcher(central))
         _set_cursor(session, old, max(old, snap.high_water))
         uow.commit()
     return count

@@ -73,6 +73,8 @@ class PushEntry:
     version: int
     changed: tuple[str, ...]
     payload: dict[str, Any]
+    #: ``payload`` as the JSON text it was stored as, when at hand (written as it is centrally)
+    payload_json: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +89,8 @@ class EntryResult:
 @dataclass(frozen=True, slots=True)
 class PushResult:
     results: tuple[EntryResult, ...]
-    #: the central state of every row the batch touched, after the batch (table, id) -> row
+    #: the central state, after the batch, of every row the batch did not apply exactly as sent
+    #: (merged, rejected, replayed, another version) and the rejection rows: (table, id) -> row
     rows: dict[tuple[str, uuid.UUID], dict[str, Any]] = field(default_factory=dict)
 
     @property
