@@ -30,6 +30,7 @@ from clerk_app.services.sync import open_sync_stores
 from clerk_app.store.uow import Store
 from clerk_app.sync import client
 from clerk_app.sync.worker import (
+    STATE_CENTRAL_OLD,
     STATE_IDLE,
     STATE_OFFLINE,
     STATE_ONLINE,
@@ -213,6 +214,8 @@ def describe(status: SyncStatus, *, embedded: bool) -> tuple[str, str]:
         text, style = _("中心库：同步中…"), "statusSyncing"
     elif status.state == STATE_UPGRADE:
         text, style = _("中心库：需要升级本程序"), "statusOffline"
+    elif status.state == STATE_CENTRAL_OLD:
+        text, style = _("中心库：版本低于本程序，请先升级中心库"), "statusOffline"
     elif status.state == STATE_OFFLINE:
         text, style = _("中心库：离线，本机继续工作"), "statusOffline"
     else:

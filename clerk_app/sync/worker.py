@@ -28,7 +28,7 @@ from tenacity import (
 
 from clerk_app.store.uow import Store
 from clerk_app.sync import client
-from clerk_app.sync.protocol import SyncCancelled, SyncError, UpgradeRequired
+from clerk_app.sync.protocol import CentralTooOld, SyncCancelled, SyncError, UpgradeRequired
 
 log = logging.getLogger("clerk.sync")
 
@@ -37,6 +37,8 @@ STATE_ONLINE = "online"
 STATE_OFFLINE = "offline"
 STATE_SYNCING = "syncing"
 STATE_UPGRADE = "upgrade"
+#: the central store's schema is older than this program's: the central store must be upgraded
+STATE_CENTRAL_OLD = "central_old"
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -166,6 +168,8 @@ class SyncLoop:
             )
         except UpgradeRequired as exc:
             status = replace(self.status, state=STATE_UPGRADE, last_error=str(exc))
+        except CentralTooOld as exc:
+            status = replace(self.status, state=STATE_CENTRAL_OLD, last_error=str(exc))
         except SyncCancelled:
             status = replace(self.status, state=STATE_IDLE)
         except (SyncError, DBAPIError, ConnectionError, TimeoutError, OSError) as exc:
