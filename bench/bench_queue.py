@@ -12,6 +12,10 @@
   between windows), each with its own connection, all started together behind a barrier. After
   each measured claim a window frees itself, unmeasured: the service's start and finish presses
   for call-next, two bare UPDATEs for the baseline.
+- ``call_next_*_vs_counted_bare``: the same, against the bare claim that also takes a number
+  under one counter row's lock held to the commit (as every write to the central store does
+  for its change-log entries: commit order = log order); it shows how much of the gap is that
+  serialisation rather than the press itself.
 - ``display_delay``: from the start of a call press until the display has been told by
   LISTEN/NOTIFY and has read the new board (what the waiting room waits for); goal < 1 s.
 
@@ -28,6 +32,7 @@ import statistics
 import sys
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -65,9 +70,18 @@ def _who(window: int) -> UserSession:
 
 
 def _window_process(setup: Setup, window: int, presses: int, barrier: Any, out: Any) -> None:
-    press = setup(window)
-    barrier.wait()
-    out.put([press() for _ in range(presses)])
+    try:
+        press = setup(window)
+    except BaseException:
+        barrier.abort()
+        out.put(traceback.format_exc())
+        raise
+    try:
+        barrier.wait()
+        out.put([press() for _ in range(presses)])
+    except BaseException:
+        out.put(traceback.format_exc())
+        raise
 
 
 def drive(setup: Setup, windows: int, presses: int) -> list[float]:
@@ -80,7 +94,12 @@ def drive(setup: Setup, windows: int, presses: int) -> list[float]:
         p.start()
     times: list[float] = []
     for _ in procs:
-        times.extend(out.get(timeout=600))
+        got = out.get(timeout=900)
+        if isinstance(got, str):
+            for p in procs:
+                p.terminate()
+            raise RuntimeError(f"window process failed:\n{got}")
+        times.extend(got)
     for p in procs:
         p.join()
         if p.exitcode != 0:
@@ -92,21 +111,39 @@ def _dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def bare_setup(url: str, table: str) -> Setup:
+CLAIM = (
+    "UPDATE {t} SET state = 'called', win = %s WHERE id = (SELECT id FROM {t} "
+    "WHERE state = 'issued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id"
+)
+#: the same claim taking a number under one counter row's lock held to the commit, as every
+#: write to the central store does for its change-log entries (commit order = log order)
+CLAIM_COUNTED = (
+    "WITH n AS (UPDATE bare_counter SET value = value + 1 RETURNING value) "
+    + CLAIM
+    + ", (SELECT value FROM n)"
+)
+FREE = "UPDATE {t} SET state = %s WHERE id = %s"
+FREE_COUNTED = (
+    "WITH n AS (UPDATE bare_counter SET value = value + 1 RETURNING value) "
+    + FREE
+    + " AND (SELECT value FROM n) > 0"
+)
+
+
+def bare_setup(url: str, table: str, counted: bool = False) -> Setup:
+    claim = (CLAIM_COUNTED if counted else CLAIM).format(t=table)
+    free = (FREE_COUNTED if counted else FREE).format(t=table)
+
     def setup(window: int) -> Callable[[], float]:
         conn = psycopg.connect(_dsn(url), autocommit=True)
 
         def press() -> float:
             t0 = time.perf_counter()
-            row = conn.execute(
-                f"UPDATE {table} SET state = 'called', win = %s WHERE id = (SELECT id FROM {table} "
-                "WHERE state = 'issued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id",
-                (window,),
-            ).fetchone()
+            row = conn.execute(claim, (window,)).fetchone()
             took = time.perf_counter() - t0
             if row is not None:  # free the window again (not measured), as start + finish do
-                conn.execute(f"UPDATE {table} SET state = 'serving' WHERE id = %s", (row[0],))
-                conn.execute(f"UPDATE {table} SET state = 'done' WHERE id = %s", (row[0],))
+                conn.execute(free, ("serving", row[0]))
+                conn.execute(free, ("done", row[0]))
             return took
 
         return press
@@ -119,11 +156,13 @@ def make_bare_table(url: str, table: str, tickets: int) -> None:
         conn.execute(f"CREATE TABLE {table} (id bigserial PRIMARY KEY, state text NOT NULL, win int)")
         conn.execute(f"INSERT INTO {table} (state) SELECT 'issued' FROM generate_series(1, %s)", (tickets,))
         conn.execute(f"CREATE INDEX ON {table} (state, id)")
+        conn.execute("CREATE TABLE IF NOT EXISTS bare_counter (value bigint NOT NULL)")
+        conn.execute("INSERT INTO bare_counter VALUES (0)")
 
 
 def call_next_setup(url: str, device_id: str) -> Setup:
     def setup(window: int) -> Callable[[], float]:
-        store = Store(make_engine(url, pool_size=2), device_id, role="central")
+        store = Store(make_engine(url, pool_size=1), device_id, role="central")
         svc = QueueService(store)
         who = _who(window)
         svc.window_categories(window)  # open the pooled connections before the barrier
@@ -198,10 +237,11 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         tickets = WINDOWS * per_window + 3 * per_window + 40
         issue_tickets(opened, per_window, 3 * per_window + 40)
         opened.dispose()  # no connection crosses the fork
-        make_bare_table(url, "bare_q", tickets)
+        make_bare_table(url, "bare_q", tickets * 2)
         bare1 = drive(bare_setup(url, "bare_q"), 1, per_window * 3)
         calls1 = drive(call_next_setup(url, device), 1, per_window * 3)
         bare = drive(bare_setup(url, "bare_q"), WINDOWS, per_window)
+        counted = drive(bare_setup(url, "bare_q", counted=True), WINDOWS, per_window)
         calls = drive(call_next_setup(url, device), WINDOWS, per_window)
         store = Store(make_engine(url), device, role="central")
         delays = display_delays(store, url, 10 if quick else 30)
@@ -216,6 +256,11 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         goal = "ratio <= 2" if label == "p50" else "< 20 ms, ratio <= 2"
         out.append({"name": f"call_next_{label}_24_windows", "value": round(value, 3), "unit": "ms",
                     "goal": goal, "baseline": round(base, 3), "ratio": round(value / base, 2)})  # fmt: skip
+    for label, q in (("p50", 0.5), ("p99", 0.99)):
+        value, base = _pct(calls, q) * ms, _pct(counted, q) * ms
+        out.append({"name": f"call_next_{label}_24_windows_vs_counted_bare", "value": round(value, 3),
+                    "unit": "ms", "goal": "(the bare claim + a commit-ordered counter, for reference)",
+                    "baseline": round(base, 3), "ratio": round(value / base, 2)})  # fmt: skip
     value1, base1 = _pct(calls1, 0.5) * ms, _pct(bare1, 0.5) * ms
     out.append({"name": "call_next_p50_1_window", "value": round(value1, 3), "unit": "ms",
                 "goal": "(uncontended, for reference)", "baseline": round(base1, 3),

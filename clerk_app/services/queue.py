@@ -23,6 +23,7 @@ the ORM and are captured as usual.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import time
 import uuid
@@ -87,6 +88,8 @@ log = logging.getLogger("clerk.queue")
 _CANDIDATE_LIMIT = 64
 #: the category code of an offline window's own tickets
 LOCAL_CATEGORY = "L"
+#: the local store's record of the offline block letters reserved today, per window
+LOCAL_BLOCK_KEY = "queue.local_block"
 _LOCK_RETRIES = 5
 CACHE_SECONDS = 5.0
 
@@ -340,16 +343,71 @@ class QueueService:
             ahead, int(windows or 0), dt.timedelta(minutes=cat.mean_service_minutes)
         )
 
+    # --- offline numbers ------------------------------------------------------------------------
+    #
+    # Two workstations may be offline at once with the same window number (a spare machine set up
+    # for window 7, a second clerk's laptop): their local numbers must still differ, or the
+    # second to reach the central store would be refused there (numbers are unique per day).
+    # While online, each workstation reserves from the central store a block letter for the day
+    # and its window (07A-001 …, the next machine 07B-001 …); a workstation offline since the
+    # start of the day uses a two-character code of its device id instead (07K3-001 …).
+
+    def reserve_local_block(self, who: UserSession) -> str:
+        """Central store: hand this window today's next block letter for its offline numbers."""
+        who.require(Permission.SERVE)
+        if self._offline:
+            raise ValueError("blocks are reserved on the central store")
+        window = _window_of(who)
+        for attempt in range(_LOCK_RETRIES):
+            try:
+                with self._store.unit_of_work() as uow:
+                    seq = self._next_seq(uow, service_day(self._clock()), f"B{window:02d}")
+                    uow.commit()
+                    return block_letters(seq)
+            except OperationalError as exc:
+                if not _is_locked(exc) or attempt == _LOCK_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def local_block(self, who: UserSession) -> str | None:
+        """Local store: today's block letter of this window, if one was reserved while online."""
+        from clerk_app.store.state import get_state
+
+        window = _window_of(who)
+        with self._store.unit_of_work() as uow:
+            held = get_state(uow.session, LOCAL_BLOCK_KEY) or {}
+        mine = held.get(str(window))
+        if mine and mine.get("day") == service_day(self._clock()).isoformat():
+            return str(mine["block"])
+        return None
+
+    def keep_local_block(self, who: UserSession, block: str) -> None:
+        """Local store: remember today's block letter of this window."""
+        from clerk_app.store.state import get_state, put_state
+
+        window = _window_of(who)
+        with self._store.unit_of_work() as uow:
+            held = dict(get_state(uow.session, LOCAL_BLOCK_KEY) or {})
+            held[str(window)] = {"day": service_day(self._clock()).isoformat(), "block": block}
+            put_state(uow.session, LOCAL_BLOCK_KEY, held)
+            uow.commit()
+
+    def local_prefix(self, who: UserSession) -> str:
+        """``07A-`` with today's reserved block, else ``07K3-`` from this device's id."""
+        window = _window_of(who)
+        block = self.local_block(who)
+        return f"{window:02d}{block or device_code(self._store.device_id)}-"
+
     def issue_local(self, who: UserSession) -> IssuedTicket:
-        """Offline: the clerk issues a ticket of this window's own queue (``07-001``)."""
+        """Offline: the clerk issues a ticket of this window's own queue (``07A-001``)."""
         who.require(Permission.SERVE)
         if not self._offline:
             raise ValueError("local tickets are issued by the offline queue only")
         window = _window_of(who)
+        prefix = self.local_prefix(who)
         now = self._clock()
         with self._store.unit_of_work() as uow:
             day = service_day(now)
-            prefix = f"{window:02d}-"
             seq = self._next_seq(uow, day, prefix)
             ticket = Ticket(
                 service_day=day, number=format_number(prefix, seq), seq=seq, category=LOCAL_CATEGORY,
@@ -926,6 +984,38 @@ __all__ = [
     "state_label",
     "view",
 ]
+
+
+def block_letters(n: int) -> str:
+    """1 → ``A`` … 26 → ``Z``, 27 → ``AA``: the n-th offline block of a window and day."""
+    letters = ""
+    while n > 0:
+        n, rest = divmod(n - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+#: letters and digits that cannot be mistaken for one another (no I, O, 0, 1)
+_CODE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+_CODE_DIGITS = "23456789"
+
+
+def device_code(device_id: str) -> str:
+    """A letter and a digit from this device's id (``K3``): the offline prefix of a workstation
+    that could not reserve a block today. Never all letters, so never equal to a block."""
+    digest = hashlib.sha256(device_id.encode()).digest()
+    return _CODE_LETTERS[digest[0] % len(_CODE_LETTERS)] + _CODE_DIGITS[digest[1] % len(_CODE_DIGITS)]
+
+
+def prepare_offline(central: QueueService, local: QueueService, who: UserSession) -> str:
+    """While online: make sure this workstation holds today's offline block for its window
+    (reserved once per day and window; a later call only reads it). Returns the block letter."""
+    held = local.local_block(who)
+    if held is not None:
+        return held
+    block = central.reserve_local_block(who)
+    local.keep_local_block(who, block)
+    return block
 
 
 def seed_demo_queue(store: Store, windows: int = 24) -> bool:

@@ -5,7 +5,8 @@
 (categories, priorities, appointments due or not, tickets routed here or elsewhere, ties in issue
 time, tickets not waiting, another day's, offline ones) and policies (interleave ratio, wait-time
 target, appointment allowance, early appointments, the window's streak); the two orders and the
-reasons must be equal element by element.
+reasons must be equal element by element, and so must the first places when the function is asked
+for those only (as the claim asks for its 64 candidates).
 """
 
 from __future__ import annotations
@@ -109,9 +110,10 @@ def test_sql_ranking_agrees_with_the_domain(pg_url: str) -> None:
             cats=st.lists(st.sampled_from("ABC"), unique=True),
             policy=policies,
             streak=st.integers(min_value=0, max_value=5),
+            top=st.integers(min_value=1, max_value=6),
         )
         def check(
-            generated: list[dict[str, Any]], cats: list[str], policy: qo.OrderPolicy, streak: int
+            generated: list[dict[str, Any]], cats: list[str], policy: qo.OrderPolicy, streak: int, top: int
         ) -> None:
             conn.execute("DELETE FROM queue_tickets")
             if generated:
@@ -124,7 +126,11 @@ def test_sql_ranking_agrees_with_the_domain(pg_url: str) -> None:
                     policy.appointment_early, policy.serve_early_appointments, streak)  # fmt: skip
             sql = "SELECT id, reason FROM queue_rank_waiting(%s, %s, %s, %s, %s, %s, %s, %s, %s) ORDER BY pos"
             got = [(str(r[0]), r[1]) for r in conn.execute(sql, args)]
-            assert got == _domain_order(generated, cats, policy, streak)
+            expected = _domain_order(generated, cats, policy, streak)
+            assert got == expected
+            # the claim asks for the first places only: each source list is cut, the places not
+            cut = sql.replace("%s) ORDER BY", "%s, %s) ORDER BY")
+            assert [(str(r[0]), r[1]) for r in conn.execute(cut, (*args, top))] == expected[:top]
 
         check()
 

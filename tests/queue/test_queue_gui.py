@@ -27,7 +27,7 @@ from clerk_app.gui.tasks import TaskRunner
 from clerk_app.gui.workstation import Workstation
 from clerk_app.services.auth import AuthService
 from clerk_app.services.demo import ensure_demo
-from clerk_app.services.queue import QueueService, seed_demo_queue
+from clerk_app.services.queue import QueueService, device_code, seed_demo_queue
 from clerk_app.services.runtime import Runtime, open_runtime, open_store
 from clerk_app.settings import resolve_paths
 from clerk_app.store.engine import make_engine
@@ -218,7 +218,9 @@ def test_panel_switches_to_the_local_queue_when_central_is_down(
     qtbot.mouseClick(panel.local_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.view is not None and len(panel.view.waiting) == 1, timeout=5000)
     qtbot.keyClick(panel, Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)
-    qtbot.waitUntil(lambda: panel.number.text() == "07-001", timeout=5000)
+    prefix = f"07{device_code(runtime.local.device_id)}-"
+    qtbot.waitUntil(lambda: panel.number.text() == f"{prefix}001", timeout=5000)
+    assert f"{prefix}001" in panel.banner.text()
     assert not panel.findChild(QPushButton, "transferButton").isEnabled()
 
 

@@ -44,6 +44,7 @@ from clerk_app.services.queue import (
     QueueService,
     TicketView,
     WindowView,
+    prepare_offline,
     state_label,
 )
 from clerk_app.services.queue_rules import CHINA
@@ -97,6 +98,9 @@ class QueuePanel(Page):
         self.offline_service = QueueService(ctx.runtime.local, offline=True)
         self.offline = False
         self.view: WindowView | None = None
+        #: this window's offline number prefix (``07A-``), known once looked up
+        self.local_prefix = ""
+        self._block_reserved = False
         form = load_form("queue_panel.ui", self)
         form.setStyleSheet(style_sheet("queue_panel.qss"))
         self.layout_.addWidget(form, 1)
@@ -299,7 +303,26 @@ class QueuePanel(Page):
         self.offline = True
         self._show_mode()
         self._probe_timer.start(PROBE_MS)
+        who = self.ctx.session
+        self.ctx.tasks.db(lambda: self.offline_service.local_prefix(who), self._got_prefix, self.ctx.errors)
         self.refresh()
+
+    @while_alive
+    def _got_prefix(self, prefix: str) -> None:
+        self.local_prefix = prefix
+        self._show_mode()
+
+    def _reserve_block(self) -> None:
+        """Once online: hold today's offline block for this window (07A-…), so that this
+        machine's local numbers never equal another's with the same window number."""
+        self._block_reserved = True
+        who, online, local = self.ctx.session, self.online_service, self.offline_service
+
+        def failed(exc: BaseException) -> None:
+            self._block_reserved = False  # tried again at the next online refresh
+            log.warning("no offline block reserved yet: %s", exc)
+
+        self.ctx.tasks.db(lambda: prepare_offline(online, local, who), None, failed)
 
     @while_alive
     def _probe(self) -> None:
@@ -318,8 +341,9 @@ class QueuePanel(Page):
 
     def _show_mode(self) -> None:
         if self.offline:
-            text = _("中心库无法连接：已切换为本窗口临时队列（临时号如 {w:02d}-001），恢复连接后自动上传。")
-            self.banner.setText(text.format(w=self.ctx.session.window_number or 0))
+            text = _("中心库无法连接：已切换为本窗口临时队列（临时号如 {p}001），恢复连接后自动上传。")
+            prefix = self.local_prefix or f"{self.ctx.session.window_number or 0:02d}"
+            self.banner.setText(text.format(p=prefix))
             self.banner.setObjectName("offlineBanner")
         else:
             self.banner.setText(_("在线：全大厅统一排队"))
@@ -349,6 +373,8 @@ class QueuePanel(Page):
     @while_alive
     def _show(self, view: WindowView) -> None:
         self.view = view
+        if not self.offline and not self._block_reserved:
+            self._reserve_block()
         current = view.current
         self.number.setText(current.number if current else _("空闲"))
         self.state.setText(self._state_text(current, view))

@@ -40,25 +40,46 @@ RANK_FUNCTION = """
 CREATE OR REPLACE FUNCTION queue_rank_waiting(
     p_window integer, p_categories text[], p_day date, p_now timestamptz,
     p_normal_per_priority integer, p_wait_target interval, p_early interval,
-    p_serve_early boolean, p_streak integer, p_limit integer DEFAULT 2000)
+    p_serve_early boolean, p_streak integer, p_top integer DEFAULT NULL)
 RETURNS TABLE (pos bigint, id uuid, reason text, priority boolean)
 LANGUAGE sql STABLE AS $$
-WITH pool AS (
-    SELECT t.id, t.issued_at, t.priority, t.appointment_at, t.routed_at,
-           CASE
-               WHEN t.routed_window = p_window THEN 1
-               WHEN t.appointment_at IS NOT NULL AND t.appointment_at - p_early <= p_now THEN 2
-               WHEN t.appointment_at IS NOT NULL THEN 5
-               WHEN p_wait_target IS NOT NULL AND p_now - t.issued_at > p_wait_target THEN 3
-               ELSE 4
-           END AS seg
+-- With p_top, only the first p_top places are wanted: each source list (routed here,
+-- appointments, priority walk-ins, normal walk-ins) is cut to its first p_top in its own order,
+-- which cannot change those places (overdue walk-ins are the oldest of their class; when fewer
+-- than p_top are overdue every overdue one is kept, so the interleave streak is exact).
+WITH waiting AS (
+    SELECT t.id, t.issued_at, t.priority, t.appointment_at, t.routed_at, t.routed_window, t.category
     FROM queue_tickets t
     WHERE t.service_day = p_day AND t.state IN ('issued', 'transferred') AND NOT t.offline
       AND NOT t.deleted
       AND (t.routed_window = p_window
            OR (t.routed_window IS NULL AND t.category = ANY (p_categories)))
-    ORDER BY t.issued_at
-    LIMIT p_limit
+),
+candidates AS (
+    (SELECT w.* FROM waiting w WHERE w.routed_window = p_window
+     ORDER BY coalesce(w.routed_at, w.issued_at), w.issued_at, w.id LIMIT p_top)
+    UNION ALL
+    (SELECT w.* FROM waiting w WHERE w.routed_window IS NULL AND w.appointment_at IS NOT NULL
+     ORDER BY w.appointment_at, w.issued_at, w.id LIMIT p_top)
+    UNION ALL
+    (SELECT w.* FROM waiting w
+     WHERE w.routed_window IS NULL AND w.appointment_at IS NULL AND w.priority
+     ORDER BY w.issued_at, w.id LIMIT p_top)
+    UNION ALL
+    (SELECT w.* FROM waiting w
+     WHERE w.routed_window IS NULL AND w.appointment_at IS NULL AND NOT w.priority
+     ORDER BY w.issued_at, w.id LIMIT p_top)
+),
+pool AS (
+    SELECT c.id, c.issued_at, c.priority, c.appointment_at, c.routed_at,
+           CASE
+               WHEN c.routed_window = p_window THEN 1
+               WHEN c.appointment_at IS NOT NULL AND c.appointment_at - p_early <= p_now THEN 2
+               WHEN c.appointment_at IS NOT NULL THEN 5
+               WHEN p_wait_target IS NOT NULL AND p_now - c.issued_at > p_wait_target THEN 3
+               ELSE 4
+           END AS seg
+    FROM candidates c
 ),
 streak AS (
     -- the interleave state after the overdue tickets, oldest first: a priority one resets it to 0,
@@ -97,6 +118,7 @@ SELECT row_number() OVER (
        n.priority
 FROM numbered n
 ORDER BY pos
+LIMIT p_top
 $$
 """
 
@@ -108,6 +130,8 @@ CREATE OR REPLACE FUNCTION queue_claim_next(
 RETURNS TABLE (outcome text, ticket queue_tickets)
 LANGUAGE plpgsql
 SET TimeZone = 'UTC'
+-- the statements' plans are made once per connection, not re-planned for the first presses
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_state queue_window_states%ROWTYPE;
@@ -169,8 +193,8 @@ BEGIN
               p_window, v_cats, p_day, p_now, v_npp,
               CASE WHEN v_wait > 0 THEN make_interval(mins => v_wait) END,
               make_interval(mins => v_early), (p_defaults ->> 'serve_early')::boolean,
-              v_state.normal_streak)
-          ORDER BY pos LIMIT 64) r;
+              v_state.normal_streak, 64)
+          ORDER BY pos) r;
 
     IF v_ids IS NOT NULL THEN
         UPDATE queue_tickets t
