@@ -21,6 +21,7 @@ from clerk_app.gui.intake_shots import INTAKE_SHOTS
 from clerk_app.gui.main_window import MainWindow
 from clerk_app.gui.queue.shots import QUEUE_SHOTS
 from clerk_app.gui.supervision_shots import SUPERVISION_SHOTS
+from clerk_app.gui.sync_register import shot_register
 from clerk_app.gui.workstation import Workstation
 from clerk_app.services.demo import ensure_demo
 from clerk_app.services.runtime import Runtime, open_runtime
@@ -89,6 +90,7 @@ SHOTS.extend(DOCUMENTS_SHOTS)
 SHOTS.extend(CASES_SHOTS)
 SHOTS.extend(QUEUE_SHOTS)
 SHOTS.extend(INTAKE_SHOTS)
+SHOTS.append(shot_register)
 
 
 def demo_runtime(folder: Path) -> Runtime:

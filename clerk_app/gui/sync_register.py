@@ -11,6 +11,9 @@ A failure is shown in the dialog in plain words, and the administrator can corre
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -31,6 +34,9 @@ from clerk_app.security.roles import Permission, allows
 from clerk_app.services import sync as sync_service
 from clerk_app.services.errors import UserError, is_expected
 from clerk_app.services.sync import Registration
+
+if TYPE_CHECKING:
+    from clerk_app.gui.screenshots import ShotContext
 
 
 def may_register(ctx: PageContext) -> bool:
@@ -217,3 +223,23 @@ class RegisterDialog(QDialog):
             return  # the registration finishes first (it cannot be interrupted half-way)
         self.password_edit.clear()
         super().reject()
+
+
+def shot_register(ctx: ShotContext) -> list[Path]:
+    """Screenshot (``clerk_app.gui.screenshots.SHOTS``): the administrator's Sync page with the
+    registration dialog filled in."""
+    from clerk_app.gui.pages.sync import SyncPage
+
+    main = ctx.main_window("admin", "Admin#2026", None)
+    page = main.show_page("sync")
+    assert isinstance(page, SyncPage)
+    main.show()
+    dialog = page.open_register()
+    dialog.url_edit.setText("postgresql://10.12.0.5:5432/hall")
+    dialog.password_edit.setText("••••••••")
+    dialog.window_spin.setValue(3)
+    dialog.name_edit.setText(_("3 号窗口工作站"))
+    paths = [ctx.save(main, "sync-admin"), ctx.save(dialog, "sync-register")]
+    dialog.reject()
+    main.close()
+    return paths

@@ -82,6 +82,15 @@ class SyncPage(Page):
         self.layout_.addWidget(self.rejections_box, 1)
         self.rejections_box.setVisible(self.handles_rejections)
         if not self.handles_rejections:
+            note = QLabel(
+                _(
+                    "这里显示本机与中心库的同步状态。未被中心库采用的修改由窗口人员和值班负责人处理；"
+                    "更换中心库或新装本机时，请用“登记到中心库”把本工作站登记到中心库。"
+                )
+            )
+            note.setObjectName("pageHint")
+            note.setWordWrap(True)
+            self.layout_.addWidget(note)
             self.layout_.addStretch(1)
         self._build_rejections(box)
 
