@@ -313,3 +313,29 @@ def test_a_step_made_stale_by_a_colleague_is_refused_with_the_reason(
             select(CaseEventRecord.event).where(CaseEventRecord.case_id == page.detail.row.case_id)
         ).all()
     assert list(events) == ["accept", "start_review"]  # the refused step wrote nothing
+
+
+def test_correction_received_through_the_checklist(qtbot: QtBot, station: Workstation) -> None:
+    me = _seed(station)
+    intake = IntakeService(station.runtime.local)
+    waiting = intake.request_correction(
+        me, _form(intake, "周敏", "350102199001010016", "13700001111", missing=2)
+    )
+    page = _page(qtbot, station, me)
+    page.search_edit.setText("周敏")
+    qtbot.keyClick(page.search_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: page.results.rowCount() == 1)
+    _select(qtbot, page, 0)
+    assert page.detail is not None and page.detail.row.case_number == waiting.case_number
+    assert page.step_buttons["receive_correction"].isEnabled()
+
+    page.begin_step("receive_correction")  # F5
+    dialog = page.correction_dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.items.count() > 0, timeout=10_000)
+    for row in range(dialog.items.count()):
+        dialog.items.item(row).setCheckState(Qt.CheckState.Checked)
+    qtbot.keyClick(dialog.note_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: page.detail is not None and page.detail.row.status == "accepted", timeout=10_000)
+    assert page.history.item(page.history.rowCount() - 1, 1).text() == "受理"
+    qtbot.waitUntil(lambda: _column(page, 3) == ["受理"])

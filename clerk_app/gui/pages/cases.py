@@ -48,9 +48,11 @@ from PySide6.QtWidgets import (
 from shiboken6 import Shiboken
 
 from clerk_app.documents import archive as archive_mod
+from clerk_app.documents.dto import DocType
 from clerk_app.domain.case_states import CaseState
 from clerk_app.domain.deadlines import DeadlineStatus
 from clerk_app.domain.halltime import HALL_TZ
+from clerk_app.gui.correction_dialog import CorrectionDialog
 from clerk_app.gui.pages.base import Page, PageContext
 from clerk_app.gui.pdf_preview import PreviewDialog
 from clerk_app.gui.printing import (
@@ -73,6 +75,7 @@ from clerk_app.services.cases import (
     Decision,
     DeliveryMethod,
 )
+from clerk_app.services.corrections import CorrectionReceipt, CorrectionService
 from clerk_app.services.documents import IssuedNotice, refill_due
 
 PAGE_SIZE = 50
@@ -247,6 +250,8 @@ class CasesPage(Page):
     def __init__(self, ctx: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self._service: CaseService | None = None
+        self._corrections: CorrectionService | None = None
+        self.correction_dialog: CorrectionDialog | None = None
         self.page_no = 0
         self.last_page: CasePage | None = None
         self.detail: CaseDetail | None = None
@@ -382,6 +387,21 @@ class CasesPage(Page):
             runtime = self.ctx.runtime
             self._service = CaseService(runtime.local, documents=StepDocuments.for_runtime(runtime))
         return self._service
+
+    def corrections(self) -> CorrectionService:
+        """The correction checklist (补正材料已收, F5): built on first use, on the database worker.
+        A partial return re-issues the 补正材料通知书 of what is still missing."""
+        if self._corrections is None:
+            runtime, cases = self.ctx.runtime, self.service()
+            desk = cases.documents.desk if cases.documents is not None else None
+
+            def top_up() -> object:
+                return refill_due(runtime.local, runtime.central, doc_types=(DocType.CORRECTION,))
+
+            self._corrections = CorrectionService(
+                runtime.local, cases, notices=desk, catalogue=cases.catalogue, top_up=top_up
+            )
+        return self._corrections
 
     def activated(self) -> None:
         self.search()
@@ -555,6 +575,9 @@ class CasesPage(Page):
         if key == "licence":
             self.issue_licence()
             return
+        if key == "receive_correction":
+            self.receive_correction()
+            return
         dialog = StepDialog(step, self.detail, self)
         dialog.accepted.connect(lambda: self._finish_step(dialog))
         dialog.finished.connect(lambda _r: self._dialog_closed(dialog))
@@ -573,9 +596,7 @@ class CasesPage(Page):
         reason = dialog.reason_edit.text()
         key = dialog.step.key
         work: Callable[[], CaseDetail]
-        if key == "receive_correction":
-            work = lambda: svc().receive_correction(session, case_id, note=reason)  # noqa: E731
-        elif key == "start_review":
+        if key == "start_review":
             work = lambda: svc().start_review(session, case_id, reason)  # noqa: E731
         elif key == "request_correction":
             keys = dialog.checked_materials()
@@ -613,6 +634,32 @@ class CasesPage(Page):
         if key == "decide" and dialog.decision_combo is not None:
             event = str(dialog.decision_combo.currentData() or "")
         self._run_step(event, work)
+
+    def receive_correction(self) -> None:
+        """补正材料已收 (F5): tick what the applicant brought; all in moves the case on, part of it
+        records what came and prints what is still missing."""
+        if self.detail is None:
+            return
+        dialog = CorrectionDialog(
+            self.ctx.tasks, self.corrections, self.ctx.session, self.detail.row.case_id, self.ctx.errors, self
+        )
+        dialog.recorded.connect(self._correction_recorded)
+        dialog.finished.connect(lambda _r: self._correction_closed(dialog))
+        self.correction_dialog = dialog
+        dialog.open()
+
+    def _correction_closed(self, dialog: CorrectionDialog) -> None:
+        if self.correction_dialog is dialog:
+            self.correction_dialog = None
+        dialog.deleteLater()
+
+    def _correction_recorded(self, receipt: CorrectionReceipt) -> None:
+        if not self.alive():
+            return
+        self._selected()  # the case's detail and history again
+        self._run_search()
+        for document in receipt.documents:
+            self.show_preview(document)
 
     def issue_licence(self) -> None:
         """发证 (F11): the licence of the approved case, previewed for printing."""
