@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from clerk_app.i18n import _
 from clerk_app.services.complaints import ComplaintService, ComplaintView
 from clerk_app.services.ratings import (
+    LEVEL_COLOURS,
     LEVELS,
     SUB_SCORES,
     Channel,
@@ -46,13 +47,6 @@ from clerk_app.services.ratings import (
 if TYPE_CHECKING:  # the pages package imports this module: no import cycle at run time
     from clerk_app.gui.pages.base import PageContext
 
-LEVEL_COLOURS = {
-    Level.VERY_SATISFIED: "#1b7f3b",
-    Level.SATISFIED: "#3f9c4f",
-    Level.BASICALLY_SATISFIED: "#8a9a2b",
-    Level.DISSATISFIED: "#c46a1a",
-    Level.VERY_DISSATISFIED: "#b3261e",
-}
 THANKS_MS = 5000
 IDLE, RATING, MESSAGE = 0, 1, 2
 

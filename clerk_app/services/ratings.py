@@ -84,6 +84,16 @@ PROVINCIAL_CODES: dict[Level, str] = {level: str(5 - index) for index, level in 
 CODE_SCHEMES: dict[str, dict[Level, str]] = {"gbt39046": GBT_39046_CODES, "provincial": PROVINCIAL_CODES}
 
 
+#: the colour of each level on the pad's buttons and in the report charts
+LEVEL_COLOURS = {
+    Level.VERY_SATISFIED: "#1b7f3b",
+    Level.SATISFIED: "#3f9c4f",
+    Level.BASICALLY_SATISFIED: "#8a9a2b",
+    Level.DISSATISFIED: "#c46a1a",
+    Level.VERY_DISSATISFIED: "#b3261e",
+}
+
+
 class Channel(StrEnum):
     """Where the rating was given."""
 

@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from clerk_app.documents.report_pdf import ReportContent, Slice, render_report
 from clerk_app.domain.catalogue import Catalogue
 from clerk_app.domain.catalogue_io import load_demo_catalogue
 from clerk_app.i18n import N_, _
@@ -41,7 +42,7 @@ from clerk_app.services.auth import UserSession
 from clerk_app.services.complaints import Category, Source, Status
 from clerk_app.services.errors import UserError
 from clerk_app.services.queue_stats import EventRow, GroupStats, QueueStats, Tally, walk_history
-from clerk_app.services.ratings import CHINA, LEVELS, Level, china_date, load_settings
+from clerk_app.services.ratings import CHINA, LEVEL_COLOURS, LEVELS, Level, china_date, load_settings
 from clerk_app.services.runtime import Runtime
 from clerk_app.services.xlsx import Cell, write_xlsx
 from clerk_app.store.base import utcnow
@@ -481,6 +482,9 @@ class SupervisionReports:
     def export_xlsx(self, who: UserSession, period: Period) -> bytes:
         return report_xlsx(self.report(who, period), self.queue_stats(who, period))
 
+    def export_pdf(self, who: UserSession, period: Period) -> bytes:
+        return report_pdf(self.report(who, period), self.queue_stats(who, period), self._clock())
+
 
 def _queue_summary(
     tickets: Sequence[Any],
@@ -652,6 +656,37 @@ def report_csv(report: SupervisionReport, queue: QueueStats | None = None) -> by
 def report_xlsx(report: SupervisionReport, queue: QueueStats | None = None) -> bytes:
     """One sheet per table, numbers as numbers, Chinese text as it is."""
     return write_xlsx(all_tables(report, queue))
+
+
+def report_pdf(
+    report: SupervisionReport, queue: QueueStats | None = None, made: dt.datetime | None = None
+) -> bytes:
+    """The report as a PDF (``clerk_app.documents.report_pdf``): the key figures, the level pie
+    and the 办不成事 category bars drawn by reportlab, and every table of the exports."""
+    summary = [
+        (str(row[0]), "" if row[1] is None else str(row[1])) for row in report_tables(report)[0][1][2:]
+    ]
+    if queue is not None:
+        median = queue.overall.waiting.median
+        summary.append((_("取号数"), str(queue.tickets)))
+        summary.append(
+            (_("等候中位数（分钟）"), "" if median is None else f"{median.total_seconds() / 60:.1f}")
+        )
+    when = (made or utcnow()).astimezone(CHINA)
+    content = ReportContent(
+        title=_("好差评与办件统计报表"),
+        period=_("统计期间：{p}").format(p=report.period.text()),
+        summary=summary,
+        pie_title=_("评价等级分布"),
+        pie=[Slice(level.label, count, LEVEL_COLOURS[level]) for level, count in report.levels],
+        bars_title=_("办不成事案件类别"),
+        bars=[(category.label, count) for category, count in report.complaints_by_category],
+        tables=[(title, [["" if c is None else str(c) for c in row] for row in rows])
+                for title, rows in all_tables(report, queue)[1:]],
+        footer=_("生成时间：{t}").format(t=when.strftime("%Y-%m-%d %H:%M")),
+        no_data=_("无数据"),
+    )  # fmt: skip
+    return render_report(content)
 
 
 # --- the supervision part of the hall monitor -------------------------------------------------

@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
+import shutil
+import subprocess
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -29,7 +32,7 @@ from clerk_app.services.complaints import (
 from clerk_app.services.errors import UserError
 from clerk_app.services.queue import QueueService
 from clerk_app.services.queue_stats import QueueStats, summarise
-from clerk_app.services.ratings import Cause, Level, RatingInput, RatingService
+from clerk_app.services.ratings import LEVEL_COLOURS, Cause, Level, RatingInput, RatingService
 from clerk_app.services.runtime import Runtime
 from clerk_app.services.supervision_reports import (
     Period,
@@ -211,6 +214,42 @@ def test_department_report_matches_hand_computed_figures(runtime: Runtime) -> No
     # the export carries the same table
     rows_csv = list(csv.reader(io.StringIO(report_csv(report).decode("utf-8-sig"))))
     assert ["税务局", "2", "2", "1", "1", "50.0%", "2", "50.0%"] in rows_csv
+
+
+def _rg(colour: str) -> str:
+    """The fill-colour operator reportlab writes for ``#rrggbb``."""
+    parts = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    return " ".join(f"{p:.6f}".rstrip("0").lstrip("0") or "0" for p in parts) + " rg"
+
+
+def test_report_pdf_has_the_text_and_the_charts(runtime: Runtime, tmp_path: Path) -> None:
+    pypdf = pytest.importorskip("pypdf")
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    _seed(runtime)
+    supervisor = session_for(runtime, "chenjing", None)
+    data = SupervisionReports(runtime, clock=lambda: LATER).export_pdf(supervisor, WEEK)
+    path = tmp_path / "report.pdf"
+    path.write_bytes(data)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    expected = ["好差评与办件统计报表", "统计期间：2025-09-29 — 2025-10-05", "评价等级分布"]
+    expected += ["办不成事案件类别", "材料或条件问题", "政策无规定或有冲突", "工作人员评价", "王晓燕", "部门"]
+    for words in expected:
+        assert words in text, words
+    assert re.search(r"满意率\s+60\.0%", text) and re.search(r"按时办结率\s+33\.3%", text)
+    # the legend of the pie: every level with its count and share
+    for level in Level:
+        assert re.search(rf"{level.value}\s+1\s+20\.0%", text), level
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    first = reader.pages[0]
+    fonts = [f.get_object()["/BaseFont"] for f in first["/Resources"]["/Font"].values()]
+    assert fonts and all("+" in name for name in fonts)  # subsets embedded, no standard font
+    drawn = first.get_contents().get_data().decode("latin-1")
+    # the pie: one wedge per level in the level's colour (Bézier curves); the bars: two categories
+    for colour in LEVEL_COLOURS.values():
+        assert _rg(colour) in drawn, colour
+    assert len(re.findall(r" c h\s+B\*", drawn)) >= 5  # closed, filled curved paths
+    assert drawn.count(_rg("#0f3d6e")) >= 2
 
 
 def test_report_csv_and_roles(runtime: Runtime) -> None:

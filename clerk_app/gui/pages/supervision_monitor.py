@@ -20,8 +20,8 @@ from PySide6.QtCharts import (
     QPieSeries,
     QValueAxis,
 )
-from PySide6.QtCore import QDate, QMarginsF, QPoint, Qt, QTimer
-from PySide6.QtGui import QColor, QHideEvent, QPageLayout, QPageSize, QPainter, QPdfWriter
+from PySide6.QtCore import QDate, Qt, QTimer
+from PySide6.QtGui import QColor, QHideEvent, QPainter
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -59,6 +59,7 @@ from clerk_app.services.supervision_reports import (
     SupervisionReports,
     monitor_snapshot,
     report_csv,
+    report_pdf,
     report_xlsx,
 )
 
@@ -531,23 +532,8 @@ class ReportsPage(Page):
         self.ctx.tasks.db(lambda: path.write_bytes(report_xlsx(report, queue)))
 
     def export_pdf(self, path: Path) -> None:
-        """The report as shown, charts included, on one landscape A4 page."""
-        writer = QPdfWriter(str(path))
-        writer.setTitle(_("统计报表"))
-        writer.setPageLayout(
-            QPageLayout(
-                QPageSize(QPageSize.PageSizeId.A4),
-                QPageLayout.Orientation.Landscape,
-                QMarginsF(12, 12, 12, 12),
-            )
-        )
-        writer.setResolution(150)
-        painter = QPainter(writer)
-        try:
-            page = painter.viewport()
-            size = self.area.size()
-            scale = min(page.width() / max(1, size.width()), page.height() / max(1, size.height()))
-            painter.scale(scale, scale)
-            self.area.render(painter, QPoint(0, 0))
-        finally:
-            painter.end()
+        """The report as shown, with its charts drawn by reportlab and its tables, as a PDF."""
+        report, queue = self.report, self.queue
+        if report is None:
+            return
+        self.ctx.tasks.db(lambda: path.write_bytes(report_pdf(report, queue)))
