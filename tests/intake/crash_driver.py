@@ -47,10 +47,10 @@ def main() -> None:
     type_into(page.matter_search, "食品经营许可")
     page.choose_hit()
     deadline = time.monotonic() + 60
-    while page.draft_id is None and time.monotonic() < deadline:
+    while page.draft_stored is None and time.monotonic() < deadline:
         app.processEvents()
         time.sleep(0.01)
-    print(f"SAVED {page.draft_id}", flush=True)
+    print(f"SAVED {page.draft_stored}", flush=True)
     n = 0
     while True:  # mid-form: still typing when the process dies
         n += 1

@@ -140,7 +140,7 @@ def test_clerk_takes_an_application_from_id_to_accepted_case(qtbot: QtBot, stati
 
     _bundle_with_one_deferred(page, qtbot)
     page.save_draft()
-    qtbot.waitUntil(lambda: page.draft_id is not None, timeout=WAIT)
+    qtbot.waitUntil(lambda: page.draft_stored is not None, timeout=WAIT)
 
     page.accept_case()
     qtbot.waitUntil(lambda: page.last_result is not None, timeout=WAIT)
@@ -279,7 +279,7 @@ def test_parked_draft_is_picked_up_and_survives_the_idle_lock(qtbot: QtBot, stat
     main.show()
     _person(page, qtbot)
     _choose(page, qtbot, "食品经营许可")
-    qtbot.waitUntil(lambda: page.draft_id is not None, timeout=WAIT)  # autosaved off the GUI thread
+    qtbot.waitUntil(lambda: page.draft_stored is not None, timeout=WAIT)  # autosaved off the GUI thread
     first = page.draft_id
     page.clear_form()  # a second applicant sits down; the first is parked
     commit(page.name_edit, "李四")

@@ -89,6 +89,8 @@ class IntakePage(IntakeView):
         self._corrections: CorrectionService | None = None
         self._index: MatterIndex | None = None
         self.draft_id: uuid.UUID | None = None
+        #: the form's draft once it is in the store (``draft_id`` is made before the first save)
+        self.draft_stored: uuid.UUID | None = None
         self.last_result: CaseResult | None = None
         self.returning: ReturningApplicant | None = None
         self.drafts: list[DraftInfo] = []
@@ -508,7 +510,7 @@ class IntakePage(IntakeView):
             self._show_matters({m.key: m for m in form.materials}, dict(form.extra))
         finally:
             self._loading = False
-        self.draft_id = draft_id
+        self.draft_id = self.draft_stored = draft_id
         self.show_conditional()
         self.validate_now()
 
@@ -589,7 +591,10 @@ class IntakePage(IntakeView):
         return any(edit.text().strip() for edit in self.applicant_edits()) or bool(self.chosen_matters())
 
     def _draft_saved(self, info: DraftInfo, generation: int, first: bool) -> None:
-        if self.alive() and first and info.id == self.draft_id and generation == self._generation:
+        if not self.alive() or info.id != self.draft_id or generation != self._generation:
+            return
+        self.draft_stored = info.id
+        if first:
             self.refresh_drafts()  # a new draft in the draft box
 
     def refresh_drafts(self) -> None:
@@ -627,7 +632,7 @@ class IntakePage(IntakeView):
             return
         session = self.ctx.session
         if chosen.id == self.draft_id:
-            self.draft_id = None
+            self.draft_id = self.draft_stored = None
         self.ctx.tasks.db(
             lambda: self.service().discard_draft(session, chosen.id), lambda _r: self.refresh_drafts()
         )
@@ -681,7 +686,7 @@ class IntakePage(IntakeView):
         if not self.alive():
             return
         self.last_result = result
-        self.draft_id = None
+        self.draft_id = self.draft_stored = None
         self._generation += 1
         self._mark([])
         titles = "、".join(d.title for d in result.documents) or result.notice
@@ -778,7 +783,7 @@ class IntakePage(IntakeView):
         finally:
             self._loading = False
         self._generation += 1
-        self.draft_id = None
+        self.draft_id = self.draft_stored = None
         self._mark([])
         self.result_label.clear()
         self.refresh_drafts()
