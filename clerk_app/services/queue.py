@@ -38,9 +38,10 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from clerk_app.domain import queue_order as qo
 from clerk_app.i18n import _
 from clerk_app.security.roles import Permission
-from clerk_app.services import queue_claim
+from clerk_app.services import queue_appointments, queue_claim
 from clerk_app.services.auth import UserSession
 from clerk_app.services.errors import UserError
+from clerk_app.services.queue_appointments import AppointmentCheckIn, seed_demo_appointments
 from clerk_app.services.queue_board import BoardListener
 from clerk_app.services.queue_rules import (
     WAITING_STATES,
@@ -242,44 +243,60 @@ class QueueService:
         appointment_at: dt.datetime | None,
         issued_by: str,
     ) -> IssuedTicket:
-        now = self._clock()
         with self._store.unit_of_work() as uow:
-            policy = self._policy(uow)
-            cat = uow.session.scalar(
-                select(QueueCategory).where(
-                    QueueCategory.code == category, QueueCategory.active, ~QueueCategory.deleted
-                )
+            issued = self._issue_in(
+                uow, category, priority_kind, id_number, case_ref, appointment_at, issued_by
             )
-            if cat is None:
-                raise UserError(_("该业务类别暂不取号，请咨询导办人员。"))
-            if not priority_kind and id_number:
-                priority_kind = _priority_from_id(id_number, now, policy.elderly_age)
-            day = service_day(now)
-            seq = self._next_seq(uow, day, category)
-            routed = self._returning_window(uow, case_ref.strip(), day) if case_ref.strip() else None
-            ticket = Ticket(
-                service_day=day,
-                number=format_number(category, seq),
-                seq=seq,
-                category=category,
-                priority=bool(priority_kind),
-                priority_kind=priority_kind,
-                appointment_at=appointment_at,
-                case_ref=case_ref.strip(),
-                state="issued",
-                routed_window=routed,
-                routed_at=now if routed else None,
-                issued_at=now,
-                issued_by=issued_by,
-            )
-            uow.session.add(ticket)
-            uow.session.flush()
-            self._event(uow, ticket, "issue", "", "issued", None, None, now)
-            ahead, wait = self._estimate(uow, ticket, cat, policy, now)
-            hall = uow.session.scalar(select(Hall.name).where(~Hall.deleted).limit(1)) or ""
             uow.commit()
-            log.info("issued %s (%s)", ticket.number, priority_kind or "normal")
-            return IssuedTicket(view(ticket), cat.name, ahead, wait, hall, routed)
+            log.info("issued %s (%s)", issued.ticket.number, issued.ticket.priority_kind or "normal")
+            return issued
+
+    def _issue_in(
+        self,
+        uow: UnitOfWork,
+        category: str,
+        priority_kind: str,
+        id_number: str,
+        case_ref: str,
+        appointment_at: dt.datetime | None,
+        issued_by: str,
+    ) -> IssuedTicket:
+        """Issue a ticket in ``uow`` (the caller commits)."""
+        now = self._clock()
+        policy = self._policy(uow)
+        cat = uow.session.scalar(
+            select(QueueCategory).where(
+                QueueCategory.code == category, QueueCategory.active, ~QueueCategory.deleted
+            )
+        )
+        if cat is None:
+            raise UserError(_("该业务类别暂不取号，请咨询导办人员。"))
+        if not priority_kind and id_number:
+            priority_kind = _priority_from_id(id_number, now, policy.elderly_age)
+        day = service_day(now)
+        seq = self._next_seq(uow, day, category)
+        routed = self._returning_window(uow, case_ref.strip(), day) if case_ref.strip() else None
+        ticket = Ticket(
+            service_day=day,
+            number=format_number(category, seq),
+            seq=seq,
+            category=category,
+            priority=bool(priority_kind),
+            priority_kind=priority_kind,
+            appointment_at=appointment_at,
+            case_ref=case_ref.strip(),
+            state="issued",
+            routed_window=routed,
+            routed_at=now if routed else None,
+            issued_at=now,
+            issued_by=issued_by,
+        )
+        uow.session.add(ticket)
+        uow.session.flush()
+        self._event(uow, ticket, "issue", "", "issued", None, None, now)
+        ahead, wait = self._estimate(uow, ticket, cat, policy, now)
+        hall = uow.session.scalar(select(Hall.name).where(~Hall.deleted).limit(1)) or ""
+        return IssuedTicket(view(ticket), cat.name, ahead, wait, hall, routed)
 
     def _next_seq(self, uow: UnitOfWork, day: dt.date, prefix: str) -> int:
         """Take the next number of ``prefix`` today: one row per day and prefix, incremented in
@@ -342,6 +359,21 @@ class QueueService:
         return ahead, qo.estimated_wait(
             ahead, int(windows or 0), dt.timedelta(minutes=cat.mean_service_minutes)
         )
+
+    def check_in(self, code_or_id: str) -> AppointmentCheckIn:
+        """Kiosk: an applicant with an appointment checks in by its code or their ID number and
+        gets a ticket carrying the slot's time (see ``queue_appointments``)."""
+        for attempt in range(_LOCK_RETRIES):
+            try:
+                with self._store.unit_of_work() as uow:
+                    result = queue_appointments.check_in(self, uow, code_or_id, self._clock())
+                    uow.commit()
+                    log.info("appointment %s checked in as %s", result.code, result.issued.ticket.number)
+                    return result
+            except OperationalError as exc:
+                if not _is_locked(exc) or attempt == _LOCK_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     # --- offline numbers ------------------------------------------------------------------------
     #
@@ -971,6 +1003,7 @@ class QueueService:
 __all__ = [
     "PAUSE_REASONS",
     "PRIORITY_KINDS",
+    "AppointmentCheckIn",
     "BoardListener",
     "BoardRow",
     "BoardView",
@@ -1019,11 +1052,14 @@ def prepare_offline(central: QueueService, local: QueueService, who: UserSession
 
 
 def seed_demo_queue(store: Store, windows: int = 24) -> bool:
-    """Add the demo categories and window mappings unless present (called by the demo seeding)."""
+    """Add the demo categories and window mappings unless present, and on a central store the
+    day's demo appointments (called by the demo seeding)."""
     from clerk_app.services.queue_rules import DEMO_CATEGORIES, demo_window_categories
 
     with store.unit_of_work() as uow:
         if uow.session.scalar(select(QueueCategory.id).limit(1)) is not None:
+            if store.is_central:
+                seed_demo_appointments(store)
             return False
         for order, (code, name, description, minutes) in enumerate(DEMO_CATEGORIES):
             uow.session.add(QueueCategory(code=code, name=name, description=description,
@@ -1032,4 +1068,6 @@ def seed_demo_queue(store: Store, windows: int = 24) -> bool:
             for code in demo_window_categories(number):
                 uow.session.add(WindowCategory(window_number=number, category_code=code))
         uow.commit()
-        return True
+    if store.is_central:
+        seed_demo_appointments(store)
+    return True

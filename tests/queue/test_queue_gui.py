@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import time
 from collections.abc import Iterator
@@ -28,9 +29,11 @@ from clerk_app.gui.workstation import Workstation
 from clerk_app.services.auth import AuthService
 from clerk_app.services.demo import ensure_demo
 from clerk_app.services.queue import QueueService, device_code, seed_demo_queue
+from clerk_app.services.queue_rules import CHINA, service_day
 from clerk_app.services.runtime import Runtime, open_runtime, open_store
 from clerk_app.settings import resolve_paths
 from clerk_app.store.engine import make_engine
+from clerk_app.store.models.queue import Appointment
 from clerk_app.store.uow import Store
 
 
@@ -105,6 +108,38 @@ def test_kiosk_issues_and_prints_or_saves_the_slip(qtbot: QtBot, runtime: Runtim
     kiosk.id_edit.setText("110105194912310021")
     qtbot.mouseClick(kiosk.category_buttons["B"], Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "校验码" in kiosk.message.text(), timeout=5000)
+
+
+def test_kiosk_checks_in_an_appointment(qtbot: QtBot, runtime: Runtime, tasks: TaskRunner) -> None:
+    """预约签到 by code: a ticket for the booked slot; a second check-in is answered plainly."""
+    now = dt.datetime.now(dt.UTC)
+    start = now + dt.timedelta(minutes=30)
+    with runtime.central.unit_of_work() as uow:
+        uow.session.add(Appointment(code="T0001", service_day=service_day(now), category="C",
+                                    slot_start=start, slot_end=start + dt.timedelta(minutes=30),
+                                    applicant_name="何静", id_number="330106198808080047"))  # fmt: skip
+        uow.commit()
+    kiosk = Kiosk(
+        QueueService(runtime.central), tasks, printers=PrinterChoices(), pdf_dir=runtime.paths.data / "slips"
+    )
+    qtbot.addWidget(kiosk)
+    kiosk.show()
+    qtbot.waitUntil(lambda: "C" in kiosk.category_buttons, timeout=5000)
+    kiosk.appointment_edit.setText("t0001")
+    with qtbot.waitSignal(kiosk.issued, timeout=5000) as issued:
+        qtbot.mouseClick(kiosk.check_in_button, Qt.MouseButton.LeftButton)
+    ticket = issued.args[0].ticket
+    assert ticket.category == "C" and ticket.appointment_at == start
+    assert kiosk.slip_number.text() == ticket.number and kiosk.pages.currentIndex() == 1
+    slot = start.astimezone(CHINA).strftime("%H:%M")
+    assert "预约签到成功" in kiosk.slip_detail.text() and slot in kiosk.slip_detail.text()
+    tasks.wait_idle(15_000)
+    kiosk.reset()
+    assert kiosk.appointment_edit.text() == ""
+    kiosk.appointment_edit.setText("330106198808080047")
+    qtbot.keyClick(kiosk.appointment_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: f"已签到，号码是 {ticket.number}" in kiosk.message.text(), timeout=5000)
+    assert kiosk.pages.currentIndex() == 0
 
 
 def _display(

@@ -1,5 +1,7 @@
 """The kiosk (``clerk-app kiosk``): full-screen, touch-sized; the applicant chooses a category,
 may give an ID number (green channel from 65) or a case number (补正 return), and gets a slip.
+An applicant with an appointment checks in instead (预约签到: the appointment code or the ID
+number) and gets a ticket for the booked slot, served at that time among the walk-ins.
 
 The slip (number, category, people ahead, estimated wait, time, hall name) is printed on the
 80 mm receipt printer through Qt printing; without a printer it is saved as a PDF instead.
@@ -15,6 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtPrintSupport import QPrinterInfo
 from PySide6.QtWidgets import (
+    QFormLayout,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -34,7 +37,13 @@ from clerk_app.gui.queue import while_alive
 from clerk_app.gui.tasks import TaskRunner
 from clerk_app.i18n import _
 from clerk_app.services.errors import is_expected
-from clerk_app.services.queue import PRIORITY_KINDS, CategoryInfo, IssuedTicket, QueueService
+from clerk_app.services.queue import (
+    PRIORITY_KINDS,
+    AppointmentCheckIn,
+    CategoryInfo,
+    IssuedTicket,
+    QueueService,
+)
 from clerk_app.services.queue_rules import CHINA
 
 log = logging.getLogger("clerk.queue")
@@ -114,6 +123,9 @@ class Kiosk(QWidget):
         self.category_buttons: dict[str, QPushButton] = {}
         self.priority_buttons: dict[str, QPushButton] = {}
         self._priority_row(child(form, QWidget, "priorityRow"))
+        extra = form.findChild(QFormLayout, "extraForm")
+        assert isinstance(extra, QFormLayout), "kiosk.ui has the extraForm layout"
+        self._appointment_row(extra)
         self._back = QTimer(self)
         self._back.setSingleShot(True)
         self._back.timeout.connect(self.reset)
@@ -130,6 +142,44 @@ class Kiosk(QWidget):
             button.clicked.connect(lambda _c=False, k=kind: self._only_priority(k))
             row.addWidget(button)
             self.priority_buttons[kind] = button
+
+    def _appointment_row(self, extra: QFormLayout) -> None:
+        host = QWidget()
+        row = QHBoxLayout(host)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.appointment_edit = QLineEdit()
+        self.appointment_edit.setObjectName("appointmentEdit")
+        self.appointment_edit.setPlaceholderText(_("输入预约码，或刷身份证"))
+        self.appointment_edit.returnPressed.connect(self.check_in)
+        self.check_in_button = QPushButton(_("预约签到"))
+        self.check_in_button.setObjectName("checkInButton")
+        self.check_in_button.setProperty("role", "priority")
+        self.check_in_button.clicked.connect(self.check_in)
+        row.addWidget(self.appointment_edit, 1)
+        row.addWidget(self.check_in_button)
+        title = QLabel(_("已预约"))
+        title.setObjectName("appointmentTitle")
+        extra.addRow(title, host)
+
+    def check_in(self) -> None:
+        """预约签到: a ticket for the booked slot (the code or ID number typed or read)."""
+        if self.busy:
+            return
+        self.busy = True
+        self.message.setText("")
+        text = self.appointment_edit.text().strip()
+        self.tasks.db(lambda: self.service.check_in(text), self._checked_in, self._error)
+
+    @while_alive
+    def _checked_in(self, result: AppointmentCheckIn) -> None:
+        self._issued(result.issued)
+        start = result.slot_start.astimezone(CHINA).strftime("%H:%M")
+        end = result.slot_end.astimezone(CHINA).strftime("%H:%M")
+        if result.late:
+            line = _("您的预约时段 {a}–{b} 已过，已按现场取号排队。").format(a=start, b=end)
+        else:
+            line = _("预约签到成功：{a}–{b} 时段，到时优先叫号。").format(a=start, b=end)
+        self.slip_detail.setText(line + "\n" + self.slip_detail.text())
 
     def _only_priority(self, kind: str) -> None:
         for other, button in self.priority_buttons.items():
@@ -225,6 +275,7 @@ class Kiosk(QWidget):
         self._back.stop()
         self.id_edit.clear()
         self.case_edit.clear()
+        self.appointment_edit.clear()
         for button in self.priority_buttons.values():
             button.setChecked(False)
         self.pages.setCurrentIndex(0)

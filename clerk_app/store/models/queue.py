@@ -142,3 +142,24 @@ class WindowState(Base):
     pause_reason: Mapped[str] = mapped_column(String(32), default="")
     since: Mapped[dt.datetime] = mapped_column(default=utcnow)
     normal_streak: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Appointment(SyncedMixin, Base):
+    """A booked visit (online or by phone): the applicant checks in at the kiosk with its code
+    or their ID number and gets a ticket carrying the slot's time (``Ticket.appointment_at``),
+    which call-next serves at that time among the walk-ins."""
+
+    __tablename__ = "queue_appointments"
+
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    service_day: Mapped[dt.date] = mapped_column(Date)
+    category: Mapped[str] = mapped_column(String(4))
+    slot_start: Mapped[dt.datetime] = mapped_column()
+    slot_end: Mapped[dt.datetime] = mapped_column()
+    applicant_name: Mapped[str] = mapped_column(String(60), default="")
+    id_number: Mapped[str] = mapped_column(String(32), default="")
+    state: Mapped[str] = mapped_column(String(16), default="booked")  # booked, checked_in, cancelled
+    ticket_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    checked_in_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (Index("ix_queue_appointments_day_id", "service_day", "id_number"),)
