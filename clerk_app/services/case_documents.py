@@ -111,6 +111,11 @@ class StepDocuments:
 
     # ---- what a case gets --------------------------------------------------------------------
 
+    @property
+    def can_sign(self) -> bool:
+        """Licences can be issued here: the hall names its issuer and this machine holds the key."""
+        return self.desk.signer is not None and bool(self.issuer_code)
+
     def licence_kind(self, case: Case) -> LicenceKind | None:
         """The licence the case's matter results in (the first matter that has one)."""
         for code in case.matter_codes or ():

@@ -191,7 +191,8 @@ class CaseDetail:
     documents: tuple[CaseDocumentView, ...] = ()  # archived notices and licence, oldest first
     issued: tuple[IssuedNotice, ...] = ()  # what the step that returned this detail printed
     licence_title: str = ""  # the licence the case's matter results in ("" for none)
-    licence_due: bool = False  # the licence may be issued now (approved, none issued yet)
+    licence_due: bool = False  # the licence may be issued now (approved, none issued yet, key here)
+    licence_unsigned: bool = False  # it would be due, but this workstation holds no signing key
 
 
 def _local(at: dt.datetime) -> dt.datetime:
@@ -481,15 +482,15 @@ class CaseService(CaseSteps):
         ).all()
         row = self._row(session, case, applicant, events, now)
         documents: tuple[CaseDocumentView, ...] = ()
-        licence_title, licence_due = "", False
+        licence_title, licence_due, unsigned = "", False, False
         if self.documents is not None:
             documents = tuple(self.documents.documents(s, case.case_number))
             kind = self.documents.licence_kind(case)
             if kind is not None:
                 licence_title = kind.title
-                licence_due = case.status in LICENSABLE and not any(
-                    d.doc_type == "licence" for d in documents
-                )
+                waiting = case.status in LICENSABLE and not any(d.doc_type == "licence" for d in documents)
+                licence_due = waiting and self.documents.can_sign
+                unsigned = waiting and not self.documents.can_sign
         agent_id = case.agent_id_number
         if agent_id and row.masked:
             agent_id = mask_id(agent_id)
@@ -510,6 +511,7 @@ class CaseService(CaseSteps):
             documents=documents,
             licence_title=licence_title,
             licence_due=licence_due and session.role is not Role.ADMIN,
+            licence_unsigned=unsigned,
         )
 
     @staticmethod

@@ -202,6 +202,8 @@ def test_a_licence_that_cannot_be_signed_takes_no_number(desk: Desk, tmp_path: P
         issuer_code=ISSUER,
     )
     service = CaseService(world.store, _CATALOGUE, _CALENDAR, clock=world.clock, documents=unsigned)
+    detail = service.detail(world.clerk, case.id)
+    assert detail.licence_title == "食品经营许可证" and not detail.licence_due and detail.licence_unsigned
     with pytest.raises(UserError, match="签名密钥"):
         service.issue_licence(world.clerk, case.id)
     assert remaining(world.store, DocType.LICENCE.value, YEAR) == 5

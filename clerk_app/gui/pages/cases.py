@@ -564,7 +564,12 @@ class CasesPage(Page):
         licence = self.step_buttons["licence"]
         licence.setEnabled(bool(self.detail and self.detail.licence_due))
         title = self.detail.licence_title if self.detail else ""
-        licence.setToolTip(_("发放{title}").format(title=title) if title else _("本件事项不发放证照"))
+        if not title:
+            licence.setToolTip(_("本件事项不发放证照"))
+        elif self.detail and self.detail.licence_unsigned:
+            licence.setToolTip(_("本工作台没有签发机构的签名密钥，不能发放{title}").format(title=title))
+        else:
+            licence.setToolTip(_("发放{title}").format(title=title))
 
     # ---- later steps ----------------------------------------------------------------------------
 
