@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
@@ -169,6 +169,21 @@ def test_admin_registers_from_the_sync_page(
     assert dialog.result_ is not None and dialog.result_.role == done.role
     assert memory_keyring.store == secret_before
     dialog.reject()
+
+
+def test_the_system_page_opens_the_registration_for_an_administrator(
+    qtbot: QtBot, station: Workstation
+) -> None:
+    main = _open(qtbot, station, _admin_name())
+    page = main.show_page("system")
+    button = page.findChild(QPushButton, "systemRegisterButton")
+    assert button is not None and button.isVisibleTo(page)
+    qtbot.mouseClick(button, _left())
+    dialog = page.findChild(RegisterDialog)
+    assert isinstance(dialog, RegisterDialog) and dialog.isVisible()
+    dialog.reject()
+    clerk = _open(qtbot, station, "wangxy")
+    assert clerk.show_page("system").findChild(QPushButton, "systemRegisterButton") is None
 
 
 def test_only_an_administrator_registers(qtbot: QtBot, station: Workstation, central_url: str) -> None:

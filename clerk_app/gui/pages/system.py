@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from clerk_app.gui.pages.base import Page, PageContext
+from clerk_app.gui.sync_register import RegisterDialog, may_register
 from clerk_app.i18n import N_, _
 from clerk_app.security.roles import Permission, Role, allows
 from clerk_app.services import system
@@ -34,6 +36,11 @@ class SystemPage(Page):
         self.info_box = QGroupBox(_("本机"))
         self.info_form = QFormLayout(self.info_box)
         self.layout_.addWidget(self.info_box)
+        if may_register(ctx):  # the administrator registers this workstation with a central store
+            register = QPushButton(_("登记到中心库…"))
+            register.setObjectName("systemRegisterButton")
+            register.clicked.connect(lambda: RegisterDialog(ctx, self).open())
+            self.layout_.addWidget(register, 0, Qt.AlignmentFlag.AlignLeft)
         self.layout_.addWidget(self._language_box())
         role = ctx.session.role
         self.locked_table: QTableWidget | None = None
