@@ -89,6 +89,7 @@ def json_rows(table: Table, rows: Sequence[Mapping[str, Any]]) -> str:
     convert = [(c, _text_form(table, c)) for c in columns]
     raw: list[str] = []
     plain: list[dict[str, Any]] = []
+    last: dict[str, tuple[Any, Any]] = {}  # column -> (value, its text): a batch's time is one object
     for row in rows:
         out = dict(row)
         for column, form in convert:
@@ -99,7 +100,12 @@ def json_rows(table: Table, rows: Sequence[Mapping[str, Any]]) -> str:
                 raw.append(value)
                 out[column] = _MARKER
             elif form is not None:
-                out[column] = form(value)
+                seen = last.get(column)
+                if seen is not None and seen[0] is value:
+                    out[column] = seen[1]
+                else:
+                    out[column] = text = form(value)
+                    last[column] = (value, text)
         plain.append(out)
     text = _ENCODER.encode(plain)
     if not raw:

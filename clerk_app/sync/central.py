@@ -41,7 +41,15 @@ from clerk_app.store.uow import (
     record_change,
 )
 from clerk_app.sync.codec import SyncedTable, known_table, synced_table, synced_tables, table_order
-from clerk_app.sync.policies import REASON_CONFLICT, REASON_DENIED, REASON_UNIQUE, Decision, policy_for
+from clerk_app.sync.policies import (
+    REASON_CONFLICT,
+    REASON_DENIED,
+    REASON_UNIQUE,
+    Decision,
+    FieldMerge,
+    InsertOnly,
+    policy_for,
+)
 from clerk_app.sync.protocol import (
     RESULT_APPLIED,
     RESULT_DUPLICATE,
@@ -60,6 +68,8 @@ from clerk_app.sync.protocol import (
 
 CHUNK = 500
 ANY_CHUNK = 10_000
+#: the default policies, whose decision for an insert is plain: applied when new, else a duplicate
+_PLAIN_POLICIES = (FieldMerge, InsertOnly)
 Key = tuple[str, uuid.UUID]
 
 
@@ -247,9 +257,15 @@ def _read_rows(session: Session, keys: Iterable[Key]) -> dict[Key, dict[str, Any
     on_postgres = session.get_bind().dialect.name == "postgresql"
     for table_name, ids in by_table.items():
         info = synced_table(table_name)
-        if on_postgres:  # one array parameter instead of hundreds of bound ids
+        if on_postgres:  # one array parameter (of text forms: quicker to send) instead of many ids
+            texts = [str(rid) for rid in ids]
             chunks = [
-                info.table.c.id == any_(bindparam("ids", ids[start : start + ANY_CHUNK], type_=ARRAY(Uuid())))
+                info.table.c.id
+                == any_(
+                    cast(
+                        bindparam("ids", texts[start : start + ANY_CHUNK], type_=ARRAY(Text())), ARRAY(Uuid())
+                    )
+                )
                 for start in range(0, len(ids), ANY_CHUNK)
             ]
         else:
@@ -331,10 +347,16 @@ class _Batch:
             return self.reject(entry, "unknown_table", entry.table_name)
         key = (entry.table_name, entry.row_id)
         current = self.read(*key)
+        policy = policy_for(entry.table_name)
+        if entry.op == "insert" and type(policy) in _PLAIN_POLICIES:
+            # what FieldMerge and InsertOnly decide for an insert, without the Decision objects
+            if current is None:
+                return self._ledger(entry, RESULT_APPLIED, "", self._write_row(entry, None, ()))
+            return self._ledger(entry, RESULT_DUPLICATE, "", int(current["version"]))
         conflicting = (
             self._conflicting(entry, current) if entry.op != "insert" and current is not None else frozenset()
         )
-        decision = policy_for(entry.table_name).decide(entry, current, conflicting, self.read)
+        decision = policy.decide(entry, current, conflicting, self.read)
         central_version = int(current["version"]) if current is not None else 0
         if decision.writes:
             central_version = self._write_row(entry, current, decision.apply)
@@ -360,7 +382,10 @@ class _Batch:
         info = synced_table(entry.table_name)
         logged: dict[str, Any] = {}
         if current is None:
-            new = {k: v for k, v in entry.payload.items() if k in info.columns}
+            if entry.payload.keys() == info.columns.keys():
+                new = dict(entry.payload)
+            else:
+                new = {k: v for k, v in entry.payload.items() if k in info.columns}
             new["version"] = max(1, entry.version)
             self.inserts[key] = None
             op, changed = "insert", []

@@ -160,7 +160,12 @@ def _stored_uuid(dialect: Any) -> Callable[[Any], uuid.UUID]:
     convert = OutboxEntry.__table__.c.row_id.type.dialect_impl(dialect).result_processor(dialect, None)
     if convert is None:
         return lambda value: value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    return lambda value: uuid.UUID(str(value)) if (found := convert(value)) is None else found
+    return _as_uuid_reader(convert)
+
+
+def _as_uuid_reader(convert: Callable[[Any], Any]) -> Callable[[Any], uuid.UUID]:
+    """``convert`` (a driver result processor) seen as returning UUIDs: it does for an id column."""
+    return convert
 
 
 # --- applying rows locally ----------------------------------------------------------------
@@ -705,7 +710,8 @@ def _acknowledge(local: Store, central: Store, entries: list[PushEntry], result:
         for entry in entries:
             if known_table(entry.table_name):
                 touched.setdefault(entry.table_name, {})[entry.row_id] = None
-        _drop_provisional(session, local, {table: list(ids) for table, ids in touched.items()})
+        # a row can be missing locally only if a pull set it aside, which left a provisional record
+        displaced = _drop_provisional(session, local, {table: list(ids) for table, ids in touched.items()})
         for table_name, ids in losing.items():
             set_aside(session, local, table_name, ids)
         apply_rows(session, ((table, payload) for (table, _rid), payload in recorded.items()))
@@ -716,7 +722,7 @@ def _acknowledge(local: Store, central: Store, entries: list[PushEntry], result:
             local=local,
             fetch=fetch,
         )
-        for table_name, row_ids in touched.items():
+        for table_name, row_ids in touched.items() if displaced else ():
             gone = set(losing.get(table_name, ()))
             wanted = [rid for rid in row_ids if rid not in gone and (table_name, rid) not in rows]
             present = _local_versions(session, synced_table(table_name), wanted)
@@ -736,17 +742,14 @@ def _fetcher(central: Store) -> Fetch:
     return fetch
 
 
-def _drop_provisional(session: Session, local: Store, touched: dict[str, list[uuid.UUID]]) -> None:
+def _drop_provisional(session: Session, local: Store, touched: dict[str, list[uuid.UUID]]) -> bool:
     """Remove the local rejection records (made when a pull set a row aside while its changes
     waited) of rows whose changes have all been answered by the central store (``touched``: the
-    rows of the batch just acknowledged, which has already left the outbox)."""
-    provisional = (
-        SyncRejection.origin == local.device_id,
-        SyncRejection.entry_seq == 0,
-        SyncRejection.status == "open",
-    )
+    rows of the batch just acknowledged, which has already left the outbox). Returns whether
+    any provisional record (open or not) exists: only then can a row be missing locally."""
+    provisional = (SyncRejection.origin == local.device_id, SyncRejection.entry_seq == 0)
     if session.execute(select(SyncRejection.id).where(*provisional).limit(1)).first() is None:
-        return  # the usual case: no row was set aside by a pull
+        return False  # the usual case: no row was set aside by a pull
     waiting = _pending(session, (rid for ids in touched.values() for rid in ids))
     settled = {table: [rid for rid in ids if rid not in waiting] for table, ids in touched.items()}
     for table_name, ids in settled.items():
@@ -754,9 +757,13 @@ def _drop_provisional(session: Session, local: Store, touched: dict[str, list[uu
             chunk = ids[start : start + CHUNK]
             session.execute(
                 delete(SyncRejection).where(
-                    *provisional, SyncRejection.table_name == table_name, SyncRejection.row_id.in_(chunk)
+                    *provisional,
+                    SyncRejection.status == "open",
+                    SyncRejection.table_name == table_name,
+                    SyncRejection.row_id.in_(chunk),
                 )
             )
+    return True
 
 
 # --- pull ---------------------------------------------------------------------------------
