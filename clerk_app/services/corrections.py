@@ -6,7 +6,9 @@ applicant returns, the clerk ticks the ones brought (:meth:`CorrectionService.re
 * **all required materials now in** — the step is the cases service's ``receive_correction``
   (one unit of work, one case event): a correction asked before acceptance accepts the case and
   starts the clock; one asked during review resumes the review and the clock, the promised date
-  pushed back by the suspension.
+  pushed back by the suspension. A case accepted this way then gets its 受理通知书 (and the
+  容缺/告知承诺 letters it needs) when a documents desk is set, in a unit of work of its own right
+  after the acceptance; if no number is left the case stays accepted and the receipt says so.
 * **some still missing** (partial correction) — in one unit of work: the materials brought are
   marked received, an audit entry records what came (``case.correction_partial``), and the list of
   what is still missing is issued again on paper as a 补正材料通知书 (numbered, archived) when a
@@ -40,6 +42,7 @@ from clerk_app.services.auth import UserSession
 from clerk_app.services.documents import CaseDocuments, IssuedNotice
 from clerk_app.services.errors import UserError
 from clerk_app.services.intake_forms import _BAD_CATEGORIES, _BIDI
+from clerk_app.services.intake_notices import NoticeIssuer
 from clerk_app.store.audit import append_audit
 from clerk_app.store.base import utcnow
 from clerk_app.store.models.cases import Applicant, Case, CaseMaterial
@@ -92,7 +95,10 @@ class CorrectionReceipt:
     status_label: str
     brought: tuple[str, ...]  # names of the materials ticked this time
     remaining: tuple[ChecklistItem, ...]  # still missing (empty when complete)
-    documents: tuple[IssuedNotice, ...] = ()  # the re-issued list of what is still missing
+    #: partial: the re-issued list of what is still missing; complete before acceptance: the
+    #: 受理通知书 (with the 容缺/告知承诺 letters the case needs)
+    documents: tuple[IssuedNotice, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 class CorrectionService:
@@ -219,12 +225,25 @@ class CorrectionService:
         remaining: tuple[ChecklistItem, ...],
     ) -> CorrectionReceipt:
         self.cases.receive_correction(session, case_id, keys, note)
+        documents: tuple[IssuedNotice, ...] = ()
+        warnings: tuple[str, ...] = ()
         with self._store.unit_of_work() as uow:
             case = uow.session.get(Case, case_id)
             assert case is not None
-            return CorrectionReceipt(
-                case.id, case.case_number, True, case.status, CaseState(case.status).label, names, remaining
-            )
+            number, status = case.case_number, case.status
+            if status == CaseState.ACCEPTED.value and self.notices is not None:
+                # accepted by this correction: its 受理通知书 (and 容缺/告知承诺 letters) follow in
+                # their own unit of work — the acceptance itself is the cases service's step
+                try:
+                    documents = NoticeIssuer(self.notices).issue(
+                        uow, session, number, "accept", self._clock()
+                    )
+                    uow.commit()
+                except UserError as exc:
+                    warnings = (_("办件已受理，但受理通知书未能出具：{reason}").format(reason=exc.message),)
+        return CorrectionReceipt(
+            case_id, number, True, status, CaseState(status).label, names, remaining, documents, warnings
+        )
 
     @staticmethod
     def _waiting(case: Case | None) -> Case:

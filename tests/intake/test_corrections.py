@@ -24,6 +24,7 @@ from clerk_app.services.corrections import CorrectionService
 from clerk_app.services.documents import CaseDocuments
 from clerk_app.services.errors import UserError
 from clerk_app.services.intake import CaseResult, IntakeForm, IntakeService, MaterialIn, MaterialState
+from clerk_app.services.intake_notices import NoticeIssuer
 from clerk_app.services.runtime import open_store
 from clerk_app.store.models import AuditEntry
 from clerk_app.store.models.cases import Case, CaseEventRecord, CaseMaterial
@@ -153,6 +154,27 @@ def test_partial_return_reissues_the_remaining_list_on_paper(
     )
     assert notice.title == "补正材料通知书" and asked.case_number in text
     assert still.name in text and brought.name not in text
+
+    # the last one: the case is accepted by the cases service; no 受理通知书 number is left yet
+    done = corrections.receive(clerk, asked.case_id, [still.key])
+    assert done.complete and done.status == "accepted" and done.documents == ()
+    assert any("受理通知书未能出具" in w for w in done.warnings)
+
+
+def test_correction_completed_before_acceptance_issues_the_acceptance_notice(
+    tmp_path: Path, stores: tuple[Store, Store], clock: Clock
+) -> None:
+    local, central = stores
+    for kind in (DocType.CORRECTION, *NoticeIssuer.doc_types("accept")):
+        refill(local, central, kind.value, 2025, NumberingSettings(5, 1))
+    clerk = make_session()
+    asked = _lacking(IntakeService(local, _CATALOGUE, _CALENDAR, clock=clock), clerk, 1)
+    desk = CaseDocuments(
+        Archive(tmp_path / "archive"), local.device_id, catalogue=_CATALOGUE, calendar=_CALENDAR
+    )
+    done = _corrections(local, clock, desk).receive(clerk, asked.case_id, [asked.missing[0].key])
+    assert done.complete and done.status == "accepted" and not done.warnings
+    assert [d.doc_type for d in done.documents] == ["acceptance"]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -306,7 +306,8 @@ class IntakePage(IntakeView):
 
             def top_up() -> object:
                 year = dt.datetime.now(CHINA).year
-                return NoticeIssuer.top_up(runtime.local, runtime.central, (DocType.CORRECTION,), year)
+                kinds = (DocType.CORRECTION, *NoticeIssuer.doc_types("accept"))
+                return NoticeIssuer.top_up(runtime.local, runtime.central, kinds, year)
 
             self._corrections = CorrectionService(
                 runtime.local, cases, notices=issuer.desk, catalogue=self.catalogue, top_up=top_up
@@ -340,7 +341,7 @@ class IntakePage(IntakeView):
                 brought="、".join(receipt.brought),
                 remaining="、".join(i.name for i in receipt.remaining),
             )
-        self.result_label.setText(text)
+        self.result_label.setText("\n".join([text, *receipt.warnings]))
         for document in receipt.documents:
             self.show_preview(document)
         self._looked_up = ""
