@@ -38,6 +38,7 @@ from clerk_app.i18n import N_, _
 from clerk_app.security.roles import Permission, Role
 from clerk_app.services.auth import UserSession
 from clerk_app.services.case_documents import Delivery, StepDocuments, titles
+from clerk_app.services.case_search import sees_whole
 from clerk_app.services.documents import IssuedNotice
 from clerk_app.services.errors import UserError
 from clerk_app.store.models.cases import Applicant, Case, CaseEventRecord, CaseMaterial
@@ -313,12 +314,16 @@ class CaseSteps:
         return result
 
     def open_document(self, session: UserSession, case_id: uuid.UUID, document_id: uuid.UUID) -> IssuedNotice:
-        """One archived document of the case, to preview and print again."""
+        """One archived document of the case, to preview and print again — for the case's own
+        clerk and supervisors only: the printed documents carry the whole ID number, which the
+        cases screen masks for everyone else."""
         session.require(Permission.SERVE)
         if self.documents is None:
             raise UserError(_("本工作台未配置文书服务"))
         with self._store.unit_of_work() as uow:
             case = self._case(uow.session, case_id)
+            if not sees_whole(session, case.clerk_id):
+                raise UserError(_("本件文书载有完整证件号码，只有本件经办人和值班负责人可以打开"))
             if document_id not in {d.id for d in self.documents.documents(uow.session, case.case_number)}:
                 raise UserError(_("这份文书不属于这件办件"))
             return self.documents.open(uow, document_id)

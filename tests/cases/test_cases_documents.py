@@ -135,6 +135,9 @@ def test_decision_delivery_and_licence_each_print_their_document(desk: Desk) -> 
     assert [d.doc_type for d in delivered.documents] == ["approval", "licence", "delivery"]
     opened = world.cases.open_document(world.clerk, case.id, licence.id)
     assert opened.sha256 == licence.sha256 and opened.pdf == licence.pdf
+    assert world.cases.open_document(world.supervisor, case.id, notice.id).sha256 == notice.sha256
+    with pytest.raises(UserError, match="只有本件经办人和值班负责人"):  # the whole ID number is printed
+        world.cases.open_document(world.other_clerk, case.id, notice.id)
 
 
 def test_refusal_prints_the_denial_with_reason_and_remedies(desk: Desk) -> None:
