@@ -31,6 +31,7 @@ the generated tickets in the central one).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import os
 import random
@@ -78,6 +79,8 @@ from clerk_app.store.models.supervision import (
     RectificationEvent,
 )
 from clerk_app.store.uow import Store, jsonable
+
+log = logging.getLogger(__name__)
 
 #: the setting that marks the history as written (it travels: a second workstation skips it)
 MARKER_KEY = "supervision.demo_history"
@@ -695,41 +698,47 @@ def seed_supervision_history(
         served_categories = _window_categories(central)
     except OperationalError:  # central store unreachable: no tickets this time
         central, served_categories = None, {}
-    with store.unit_of_work() as uow:
+    with store.unit_of_work() as uow:  # read, and let go (one SQLite file may hold both stores)
         session = uow.session
         settings = load_settings(session)
         clerks: Sequence[User] = session.scalars(
             select(User).where(User.role == Role.CLERK.value, ~User.deleted).order_by(User.staff_no)
         ).all()
         supervisor = find_supervisor(session, settings)
-        if not clerks or supervisor is None or not service_days:
-            return 0
-        seats = _seats(clerks, windows, served_categories)
-        ids = _Ids()
-        local = _Bulk(store, capture=True, ids=ids)
-        tickets = _Bulk(central, capture=False, ids=ids) if central is not None else None
-        cases = _Cases(rng, local, rules, calendar, now, supervisor, store.device_id)
-        bad: list[dict[str, Any]] = []
-        for day_index, day in enumerate(service_days):
-            services = _simulate_day(rng, day, seats, service_scale, ids)
-            if tickets is not None:
-                _ticket_rows(tickets, services)
-            for s in services:
-                if s.state != "done" or s.seat is None or s.finished is None:
-                    continue
-                matter = cases.matter_for(s.category)
-                if matter is not None and rng.random() < CASE_SHARE.get(s.category, 0):
-                    cases.take_in(s, matter)
-                if rng.random() < rated_share:
-                    rating = _rate(local, rng, s, matter)
-                    if Level(rating["level"]).bad:
-                        bad.append(rating)
-            if rng.random() < complaints_per_day or day_index == 0:
-                _complaint(session, rng, calendar, rules.catalogue, day, supervisor, windows, today)
+        session.expunge_all()
+    if not clerks or supervisor is None or not service_days:
+        return 0
+    ids = _Ids()
+    local = _Bulk(store, capture=True, ids=ids)
+    tickets = _Bulk(central, capture=False, ids=ids) if central is not None else None
+    cases = _Cases(rng, local, rules, calendar, now, supervisor, store.device_id)
+    seats = _seats(clerks, windows, served_categories)
+    bad: list[dict[str, Any]] = []
+    complaint_days: list[dt.date] = []
+    for day_index, day in enumerate(service_days):
+        services = _simulate_day(rng, day, seats, service_scale, ids)
         if tickets is not None:
-            _write_tickets(tickets, service_days[0], service_days[-1])
-        for rating in bad:
-            _rectification(local, rng, calendar, rating, supervisor, settings.rectification_days, today)
+            _ticket_rows(tickets, services)
+        for s in services:
+            if s.state != "done" or s.seat is None or s.finished is None:
+                continue
+            matter = cases.matter_for(s.category)
+            if matter is not None and rng.random() < CASE_SHARE.get(s.category, 0):
+                cases.take_in(s, matter)
+            if rng.random() < rated_share:
+                rating = _rate(local, rng, s, matter)
+                if Level(rating["level"]).bad:
+                    bad.append(rating)
+        if rng.random() < complaints_per_day or day_index == 0:
+            complaint_days.append(day)
+    for rating in bad:
+        _rectification(local, rng, calendar, rating, supervisor, settings.rectification_days, today)
+    if tickets is not None:
+        _write_tickets(tickets, service_days[0], service_days[-1])
+    with store.unit_of_work() as uow:
+        session = uow.session
+        for day in complaint_days:
+            _complaint(session, rng, calendar, rules.catalogue, day, supervisor, windows, today)
         local.write(session, (Applicant, Case, CaseEventRecord, Rating, Rectification, RectificationEvent))
         _open_complaints(session, rng, now, supervisor)
         session.add(
@@ -739,7 +748,7 @@ def seed_supervision_history(
             )
         )
         uow.commit()
-        return len(local.rows[Rating])
+    return len(local.rows[Rating])
 
 
 def _write_tickets(tickets: _Bulk, first: dt.date, last: dt.date) -> None:
@@ -749,8 +758,8 @@ def _write_tickets(tickets: _Bulk, first: dt.date, last: dt.date) -> None:
             with tickets.store.unit_of_work(capture=False) as target:
                 tickets.write(target.session, (Ticket, TicketEvent))
                 target.commit()
-    except OperationalError:  # gone meanwhile: the cases and ratings still stand
-        pass
+    except OperationalError as exc:  # gone meanwhile: the cases and ratings still stand
+        log.warning("demo tickets not written to the central store: %s", type(exc).__name__)
 
 
 def _rate(bulk: _Bulk, rng: random.Random, s: _Service, matter: Matter | None) -> dict[str, Any]:

@@ -24,13 +24,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, Text, and_, case, cast, func, select, type_coerce
 from sqlalchemy.exc import OperationalError
 
 from clerk_app.documents.report_pdf import ReportContent, Slice, render_report
@@ -197,12 +199,13 @@ class SupervisionReport:
         return self.cases_on_time / judged if judged else None
 
 
-def _groups(rows: Iterable[tuple[str, Level]]) -> tuple[RatingGroup, ...]:
+def _groups(rows: Iterable[tuple[str, Level, int]]) -> tuple[RatingGroup, ...]:
+    """Rating groups from (key, level, count) rows."""
     totals: Counter[str] = Counter()
     bad: Counter[str] = Counter()
-    for key, level in rows:
-        totals[key] += 1
-        bad[key] += level.bad
+    for key, level, count in rows:
+        totals[key] += count
+        bad[key] += count if level.bad else 0
     return tuple(
         RatingGroup(key, totals[key], totals[key] - bad[key], bad[key])
         for key in sorted(totals, key=_sort_key)
@@ -213,22 +216,30 @@ def _sort_key(key: str) -> tuple[int, int | str]:
     return (0, int(key)) if key.isdigit() else (1, key)
 
 
-def _case_groups(rows: Iterable[tuple[str, bool]]) -> tuple[CaseGroup, ...]:
+def _case_groups(rows: Iterable[tuple[str, int, int]]) -> tuple[CaseGroup, ...]:
+    """Case groups from (key, received, decided) rows."""
     received: Counter[str] = Counter()
     decided: Counter[str] = Counter()
-    for key, done in rows:
-        received[key] += 1
+    for key, count, done in rows:
+        received[key] += count
         decided[key] += done
     ordered = sorted(received, key=lambda k: (-received[k], _sort_key(k)))
     return tuple(CaseGroup(k, received[k], decided[k]) for k in ordered)
 
 
+@dataclass(frozen=True, slots=True)
+class _MatterSet:
+    """Cases of one set of matter codes, as counted by SQL."""
+
+    codes: tuple[str, ...]
+    received: int
+    decided: int
+    on_time: int
+    late: int
+
+
 def _department_groups(
-    catalogue: Catalogue,
-    cases: Sequence[Any],
-    judged: Sequence[bool | None],
-    ratings: Sequence[Any],
-    levels: Sequence[Level],
+    catalogue: Catalogue, matter_sets: Sequence[_MatterSet], ratings: Iterable[tuple[str, Level, int]]
 ) -> tuple[DepartmentGroup, ...]:
     """Per department: a case counts for each department among its matters (a 一件事 bundle
     spans several), a rating for the department of its matter (by name); matters the catalogue
@@ -240,20 +251,26 @@ def _department_groups(
     def tally(key: str) -> list[int]:
         return tallies.setdefault(key, [0, 0, 0, 0, 0, 0])
 
-    for case, verdict in zip(cases, judged, strict=True):
-        for name in {by_code.get(str(code), "-") for code in case.matter_codes or [""]}:
+    for group in matter_sets:
+        for name in {by_code.get(code, "-") for code in group.codes}:
             t = tally(name)
-            t[0] += 1
-            t[1] += case.decided_at is not None
-            t[2] += verdict is True
-            t[3] += verdict is False
-    for rating, level in zip(ratings, levels, strict=True):
-        if rating.matter_name:
-            t = tally(by_name.get(rating.matter_name, "-"))
-            t[4] += 1
-            t[5] += not level.bad
+            t[0] += group.received
+            t[1] += group.decided
+            t[2] += group.on_time
+            t[3] += group.late
+    for matter_name, level, count in ratings:
+        if matter_name:
+            t = tally(by_name.get(matter_name, "-"))
+            t[4] += count
+            t[5] += 0 if level.bad else count
     ordered = sorted(tallies, key=lambda k: (k == "-", -tallies[k][0], -tallies[k][4], k))
     return tuple(DepartmentGroup(k, *tallies[k]) for k in ordered)
+
+
+def _codes(text: str | None) -> tuple[str, ...]:
+    """The matter codes of a case from the JSON text of its list ("" when it has none)."""
+    codes = json.loads(text) if text else []
+    return tuple(str(code) for code in codes) or ("",)
 
 
 class SupervisionReports:
@@ -281,11 +298,20 @@ class SupervisionReports:
         with self._rt.local.unit_of_work() as uow:
             session = uow.session
             minutes = load_settings(session).window_minutes
-            ratings = session.execute(
-                select(Rating.level, Rating.window_number, Rating.clerk_name, Rating.matter_name).where(
-                    ~Rating.deleted, Rating.rated_at >= period.start, Rating.rated_at < period.end
+            # figures are counted by the database (GROUP BY), not row by row here
+            in_period = (~Rating.deleted, Rating.rated_at >= period.start, Rating.rated_at < period.end)
+
+            def by_rating(column: Any) -> list[tuple[Any, Level, int]]:
+                rows = session.execute(
+                    select(column, Rating.level, func.count())
+                    .where(*in_period)
+                    .group_by(column, Rating.level)
                 )
-            ).all()
+                return [(key, LEVEL_OF[level], count) for key, level, count in rows]
+
+            rating_windows = by_rating(Rating.window_number)
+            rating_clerks = by_rating(Rating.clerk_name)
+            rating_matters = by_rating(Rating.matter_name)
             rects = session.execute(
                 select(Rectification.status, Rectification.due_date, Rectification.closed_at).where(
                     ~Rectification.deleted,
@@ -307,19 +333,33 @@ class SupervisionReports:
                     ComplaintCase.registered_at < period.end,
                 )
             ).all()
-            cases = session.execute(
-                select(
-                    Case.matter_codes,
-                    Case.window_number,
-                    Case.clerk_name,
-                    Case.decided_at,
-                    Case.promised_due,
-                ).where(~Case.deleted, Case.received_at >= period.start, Case.received_at < period.end)
-            ).all()
+            case_in_period = (~Case.deleted, Case.received_at >= period.start, Case.received_at < period.end)
+            is_done = case((Case.decided_at.is_not(None), 1), else_=0)
+            is_on_time = case(
+                (and_(Case.decided_at.is_not(None), Case.decided_at <= Case.promised_due), 1), else_=0
+            )
+            is_late = case(
+                (and_(Case.decided_at.is_not(None), Case.decided_at > Case.promised_due), 1),
+                (and_(Case.decided_at.is_(None), Case.promised_due < now), 1),
+                else_=0,
+            )
 
-        levels = [LEVEL_OF[r.level] for r in ratings]
-        level_counts = Counter(levels)
-        bad = sum(1 for level in levels if level.bad)
+            def by_case(column: Any) -> list[Any]:
+                counts = (func.count(), func.sum(is_done), func.sum(is_on_time), func.sum(is_late))
+                return list(session.execute(select(column, *counts).where(*case_in_period).group_by(column)))
+
+            case_windows = by_case(Case.window_number)
+            case_clerks = by_case(Case.clerk_name)
+            matter_sets = [
+                _MatterSet(_codes(text), count, int(d or 0), int(t or 0), int(lt or 0))
+                for text, count, d, t, lt in by_case(cast(Case.matter_codes, Text))
+            ]
+
+        level_counts: Counter[Level] = Counter()
+        for _window, level, count in rating_windows:
+            level_counts[level] += count
+        total = sum(level_counts.values())
+        bad = sum(count for level, count in level_counts.items() if level.bad)
         rect_open = rect_overdue = on_time = late = 0
         for status, due, closed_at in rects:
             if status == "closed" and closed_at is not None:
@@ -340,34 +380,21 @@ class SupervisionReports:
             if c.first_action_at is not None and c.first_action_at - c.registered_at <= limit
         )
         negative = sum(1 for c in complaints if c.reported)
-        matter_rows: list[tuple[str, bool]] = []
-        case_on_time = case_late = 0
-        judged: list[bool | None] = []  # per case: on time, late, or not judged (yet)
-        for case in cases:
-            done = case.decided_at is not None
-            for code in case.matter_codes or [""]:
-                matter_rows.append((str(code), done))
-            verdict: bool | None = None
-            if case.promised_due is not None:
-                if done and case.decided_at <= case.promised_due:
-                    verdict = True
-                elif (done and case.decided_at > case.promised_due) or (not done and now > case.promised_due):
-                    verdict = False
-            case_on_time += verdict is True
-            case_late += verdict is False
-            judged.append(verdict)
-        by_department = _department_groups(self.catalogue, cases, judged, ratings, levels)
+        matter_rows = [(code, m.received, m.decided) for m in matter_sets for code in m.codes]
+        case_on_time = sum(m.on_time for m in matter_sets)
+        case_late = sum(m.late for m in matter_sets)
+        by_department = _department_groups(self.catalogue, matter_sets, rating_matters)
         return SupervisionReport(
             period=period,
-            ratings=len(levels),
+            ratings=total,
             levels=tuple((level, level_counts[level]) for level in LEVELS),
-            good=len(levels) - bad,
+            good=total - bad,
             bad=bad,
             by_window=_groups(
-                (str(r.window_number) if r.window_number is not None else "-", level)
-                for r, level in zip(ratings, levels, strict=True)
+                (str(window) if window is not None else "-", level, count)
+                for window, level, count in rating_windows
             ),
-            by_clerk=_groups((r.clerk_name or "-", level) for r, level in zip(ratings, levels, strict=True)),
+            by_clerk=_groups((clerk or "-", level, count) for clerk, level, count in rating_clerks),
             rectifications=len(rects),
             rect_open=rect_open,
             rect_overdue=rect_overdue,
@@ -379,13 +406,14 @@ class SupervisionReports:
             complaints_by_source=tuple((s, sources[s]) for s in Source),
             complaints_in_target=in_target,
             negative_answers=negative,
-            cases=len(cases),
+            cases=sum(m.received for m in matter_sets),
             cases_by_matter=_case_groups(matter_rows),
             cases_by_window=_case_groups(
-                (str(c.window_number) if c.window_number is not None else "-", c.decided_at is not None)
-                for c in cases
+                (str(w) if w is not None else "-", count, int(d or 0)) for w, count, d, _t, _l in case_windows
             ),
-            cases_by_clerk=_case_groups((c.clerk_name or "-", c.decided_at is not None) for c in cases),
+            cases_by_clerk=_case_groups(
+                (c or "-", count, int(d or 0)) for c, count, d, _t, _l in case_clerks
+            ),
             cases_on_time=case_on_time,
             cases_late=case_late,
             by_department=by_department,
@@ -396,84 +424,64 @@ class SupervisionReports:
         ticket history); None when the central store cannot be reached.
 
         Most tickets go issue → call → start → finish at one window, and then their history is
-        exactly the times kept on the ticket row: those are read from the rows. Only the tickets
-        with another step (recall, transfer, park, call back, no-show, cancel) have their history rows
-        read. Same figures, a fraction of the rows (tested against the full history)."""
+        exactly the times kept on the ticket row: those are read from the rows (times as the
+        database's text on SQLite, parsed by ``datetime.fromisoformat``; ids as they come). Only the
+        tickets with another step (recall, transfer, park, call back, no-show, cancel) have their
+        history rows read. Same figures, a fraction of the rows (tested against the full history)."""
         who.require(Permission.SUPERVISE)
         in_period = (Ticket.service_day >= period.first, Ticket.service_day <= period.last)
         try:
             with self._rt.central.unit_of_work() as uow:
                 session = uow.session
-                special = set(
-                    session.scalars(
-                        select(TicketEvent.ticket_id)
-                        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-                        .where(*in_period, TicketEvent.event.in_(SPECIAL_EVENTS))
-                        .distinct()
-                    )
+                special_ids = (
+                    select(TicketEvent.ticket_id)
+                    .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+                    .where(*in_period, TicketEvent.event.in_(SPECIAL_EVENTS))
                 )
-                tickets = session.execute(
+                count = session.scalar(select(func.count()).select_from(Ticket).where(*in_period)) or 0
+                odd = (Ticket.recall_count > 0) | Ticket.called_at.is_(None) | Ticket.id.in_(special_ids)
+                special = session.execute(
+                    select(Ticket.id, Ticket.category, Ticket.issued_at).where(*in_period, odd)
+                ).all()
+                info = {tid: (category, _aware(issued)) for tid, category, issued in special}
+                events: list[EventRow] = []
+                ids = list(info)
+                for start in range(0, len(ids), 500):
+                    events.extend(
+                        (tid, event, _aware(at), window, clerk, int((detail or {}).get("version", 0)))
+                        for tid, event, at, window, clerk, detail in session.execute(
+                            select(
+                                TicketEvent.ticket_id,
+                                TicketEvent.event,
+                                TicketEvent.at,
+                                TicketEvent.window_number,
+                                TicketEvent.clerk_id,
+                                TicketEvent.detail,
+                            ).where(TicketEvent.ticket_id.in_(ids[start : start + 500]))
+                        )
+                    )
+                raw = session.get_bind().dialect.name == "sqlite"
+                plain = session.execute(
                     select(
-                        Ticket.id,
+                        _as_text(Ticket.id, raw),
                         Ticket.category,
-                        Ticket.issued_at,
-                        Ticket.called_at,
-                        Ticket.started_at,
-                        Ticket.finished_at,
                         Ticket.state,
                         Ticket.window_number,
-                        Ticket.clerk_id,
-                        Ticket.recall_count,
-                    ).where(*in_period)
+                        _as_text(Ticket.clerk_id, raw),
+                        _as_text(Ticket.issued_at, raw),
+                        _as_text(Ticket.called_at, raw),
+                        _as_text(Ticket.started_at, raw),
+                        _as_text(Ticket.finished_at, raw),
+                    ).where(*in_period, ~odd)
                 ).all()
-                # a ticket issued by a clerk (not the kiosk) names the window in its issue step
-                issued_at_window = {
-                    tid: (window, clerk)
-                    for tid, window, clerk in session.execute(
-                        select(TicketEvent.ticket_id, TicketEvent.window_number, TicketEvent.clerk_id)
-                        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-                        .where(
-                            *in_period, TicketEvent.event == "issue", TicketEvent.window_number.is_not(None)
-                        )
-                    )
-                }
-                events: list[EventRow] = []
-                plain = []
-                for t in tickets:
-                    if t.id in special or t.recall_count:
-                        special.add(t.id)
-                        continue
-                    plain.append(t)
-                    where = issued_at_window.get(t.id)
-                    if where is not None or t.called_at is None:
-                        window, clerk = where or (None, None)
-                        events.append((t.id, "issue", _aware(t.issued_at), window, clerk, 0))
-                if special:
-                    ids = list(special)
-                    for start in range(0, len(ids), 500):
-                        events.extend(
-                            (tid, event, _aware(at), window, clerk, int((detail or {}).get("version", 0)))
-                            for tid, event, at, window, clerk, detail in session.execute(
-                                select(
-                                    TicketEvent.ticket_id,
-                                    TicketEvent.event,
-                                    TicketEvent.at,
-                                    TicketEvent.window_number,
-                                    TicketEvent.clerk_id,
-                                    TicketEvent.detail,
-                                ).where(TicketEvent.ticket_id.in_(ids[start : start + 500]))
-                            )
-                        )
-                clerks = {e[4] for e in events if e[4] is not None} | {
-                    t.clerk_id for t in plain if t.clerk_id
-                }
                 names = {
-                    u.id: u.display_name
-                    for u in session.scalars(select(User).where(User.id.in_(list(clerks))))
-                } if clerks else {}  # fmt: skip
+                    key: u.display_name
+                    for u in session.scalars(select(User))
+                    for key in (u.id, u.id.hex, str(u.id))
+                }
         except OperationalError:
             return None
-        return _queue_summary(tickets, plain, events, period, names)
+        return _queue_summary(count, info, plain, events, period, names)
 
     def export_csv(self, who: UserSession, period: Period) -> bytes:
         """The report as CSV sections (UTF-8 with BOM so that Excel shows the Chinese text)."""
@@ -486,8 +494,22 @@ class SupervisionReports:
         return report_pdf(self.report(who, period), self.queue_stats(who, period), self._clock())
 
 
+def _as_text(column: Any, raw: bool) -> Any:
+    """On SQLite the column's stored text (no per-value conversion by SQLAlchemy)."""
+    return type_coerce(column, String) if raw else column
+
+
+def _moment(value: Any) -> dt.datetime | None:
+    """A time from the database: an aware datetime, or SQLite's stored text as a naive UTC
+    datetime (the times of one ticket come the same way, so their differences hold)."""
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value)
+    return value  # type: ignore[no-any-return]
+
+
 def _queue_summary(
-    tickets: Sequence[Any],
+    tickets: int,
+    info: dict[Any, tuple[str, dt.datetime]],
     plain: Sequence[Any],
     events: list[EventRow],
     period: Period,
@@ -496,27 +518,28 @@ def _queue_summary(
     """``queue_stats.summarise`` of the whole history, where the plain tickets' call, start and
     finish come straight from their rows instead of as history rows (the same arithmetic)."""
     tally = Tally()
-    info = {t.id: (t.category, _aware(t.issued_at)) for t in tickets}
     walk_history(tally, info, events, names)
-    for t in plain:  # issue → call → start → finish at one window
-        if t.called_at is None:
-            continue
-        accs = [tally.overall, tally.by_category[t.category]]
-        if t.window_number:
-            accs.append(tally.by_window[str(t.window_number)])
-        if t.clerk_id:
-            accs.append(tally.by_clerk[names.get(t.clerk_id) or str(t.clerk_id)])
-        wait = (_aware(t.called_at) - _aware(t.issued_at)).total_seconds()
+    for tid, category, state, window, clerk, issued, called, started, finished in plain:
+        accs = [tally.overall, tally.by_category[category]]
+        if window:
+            accs.append(tally.by_window[str(window)])
+        if clerk:
+            accs.append(tally.by_clerk[names.get(clerk) or str(uuid.UUID(str(clerk)))])
+        called_at = _moment(called)
+        assert called_at is not None  # plain tickets were called
+        wait = (called_at - _moment(issued)).total_seconds()  # type: ignore[operator]
         for a in accs:
             a.waits.append(wait)
-            a.called.add(t.id)
-        if t.finished_at is not None and t.state == "done":
-            if t.started_at is not None:
-                service = (_aware(t.finished_at) - _aware(t.started_at)).total_seconds()
+            a.called.add(tid)
+        finished_at = _moment(finished)
+        if finished_at is not None and state == "done":
+            started_at = _moment(started)
+            if started_at is not None:
+                service = (finished_at - started_at).total_seconds()
                 for a in accs:
                     a.services.append(service)
-            tally.per_hour[_aware(t.finished_at).astimezone(CHINA).hour] += 1
-    return tally.result(period.first, period.last, len(info))
+            tally.per_hour[_aware(finished_at).astimezone(CHINA).hour] += 1
+    return tally.result(period.first, period.last, tickets)
 
 
 def _percent(value: float | None) -> str:
