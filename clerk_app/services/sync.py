@@ -303,13 +303,14 @@ def register_workstation(
         raise plain from exc
     finally:
         admin.dispose()
-    rt.save_settings(rt.settings.replace(central_url=saved_url, last_window=window_number))
     step(4)
     device_engine = make_engine(connect_url(saved_url), **kwargs)
     try:
         device = Store(device_engine, rt.local.device_id, rt.local.clock, role="central")
         info = central_side.server_info(device)
         central_side.check_schema(SCHEMA_VERSION, info.schema_version)
+        # the settings point at the new central store only once its account is known to work
+        rt.save_settings(rt.settings.replace(central_url=saved_url, last_window=window_number))
         step(5)
         _follow_central(rt.local, device)
         pulled = first_pull(rt.local, device)
