@@ -137,13 +137,22 @@ def bare_setup(url: str, table: str, counted: bool = False) -> Setup:
     def setup(window: int) -> Callable[[], float]:
         conn = psycopg.connect(_dsn(url), autocommit=True)
 
+        def run(sql: str, args: tuple[Any, ...]) -> Any:
+            # the counted statements take two row locks in an order the planner picks: a
+            # deadlock is retried (its time counts in the measured claim)
+            while True:
+                try:
+                    return conn.execute(sql, args).fetchone()
+                except psycopg.errors.DeadlockDetected:
+                    continue
+
         def press() -> float:
             t0 = time.perf_counter()
-            row = conn.execute(claim, (window,)).fetchone()
+            row = run(claim, (window,))
             took = time.perf_counter() - t0
             if row is not None:  # free the window again (not measured), as start + finish do
-                conn.execute(free, ("serving", row[0]))
-                conn.execute(free, ("done", row[0]))
+                run(free + " RETURNING id", ("serving", row[0]))
+                run(free + " RETURNING id", ("done", row[0]))
             return took
 
         return press

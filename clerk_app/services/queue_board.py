@@ -1,11 +1,75 @@
-"""The hall display's live feed on PostgreSQL (LISTEN/NOTIFY on ``queue_board``)."""
+"""The hall display: what the board shows (``BoardMixin``) and its live feed on PostgreSQL
+(LISTEN/NOTIFY on ``queue_board``, ``BoardListener``)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 
+from sqlalchemy import func, select
+
+from clerk_app.services.queue_base import QueueBase
+from clerk_app.services.queue_rules import (
+    service_day,
+)
+from clerk_app.services.queue_views import (
+    BoardRow,
+    BoardView,
+    T,
+    _aware,
+)
+from clerk_app.store.models import Hall
+
 log = logging.getLogger("clerk.queue")
+
+
+class BoardMixin(QueueBase):
+    """What the hall display reads from ``QueueService``."""
+
+    def board(self, recent: int = 8) -> BoardView:
+        """What the hall display shows: who is called or served at each window, the last calls,
+        the waiting counts; ``marker`` changes whenever any of it may have changed."""
+        now = self._clock()
+        day = service_day(now)
+        with self._store.unit_of_work() as uow:
+            active = uow.session.execute(
+                select(T.c.window_number, T.c.number, T.c.state, T.c.called_at, T.c.recall_count)
+                .where(T.c.service_day == day, T.c.state.in_(("called", "serving")), T.c.offline.is_(False))
+                .order_by(T.c.window_number)
+            ).all()
+            calls = uow.session.execute(
+                select(T.c.number, T.c.window_number, T.c.called_at, T.c.recall_count)
+                .where(T.c.service_day == day, T.c.called_at.is_not(None), T.c.offline.is_(False))
+                .order_by(T.c.called_at.desc())
+                .limit(recent)
+            ).all()
+            marker = uow.session.execute(
+                select(func.count(), func.max(T.c.hlc)).where(T.c.service_day == day)
+            ).one()
+            cats = self._category_infos(uow, now, None)
+            hall = uow.session.scalar(select(Hall.name).where(~Hall.deleted).limit(1)) or ""
+        return BoardView(
+            hall,
+            tuple(
+                BoardRow(r.window_number, r.number, r.state, _aware(r.called_at), r.recall_count)
+                for r in active
+            ),
+            tuple(
+                BoardRow(r.window_number, r.number, "called", _aware(r.called_at), r.recall_count)
+                for r in calls
+            ),
+            tuple(cats),
+            f"{marker[0]}:{marker[1]}",
+        )
+
+    def board_marker(self) -> str:
+        """A cheap value that changes with every ticket change today (the SQLite display polls it)."""
+        day = service_day(self._clock())
+        with self._store.unit_of_work() as uow:
+            n, last = uow.session.execute(
+                select(func.count(), func.max(T.c.hlc)).where(T.c.service_day == day)
+            ).one()
+            return f"{n}:{last}"
 
 
 class BoardListener:
