@@ -26,7 +26,7 @@ import datetime as dt
 import io
 import json
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -519,26 +519,30 @@ def _queue_summary(
     finish come straight from their rows instead of as history rows (the same arithmetic)."""
     tally = Tally()
     walk_history(tally, info, events, names)
-    for tid, category, state, window, clerk, issued, called, started, finished in plain:
+    # gathered per (category, window, clerk) first, then added to each group's accumulators
+    waits: defaultdict[tuple[str, Any, Any], list[float]] = defaultdict(list)
+    services: defaultdict[tuple[str, Any, Any], list[float]] = defaultdict(list)
+    called: defaultdict[tuple[str, Any, Any], list[Any]] = defaultdict(list)
+    for tid, category, state, window, clerk, issued, called_at, started, finished in plain:
+        key = (category, window, clerk)
+        called[key].append(tid)
+        waits[key].append((_moment(called_at) - _moment(issued)).total_seconds())  # type: ignore[operator]
+        if finished is not None and state == "done":
+            finished_at = _moment(finished)
+            if started is not None:
+                services[key].append((finished_at - _moment(started)).total_seconds())  # type: ignore[operator]
+            tally.per_hour[_aware(finished_at).astimezone(CHINA).hour] += 1  # type: ignore[arg-type]
+    for key, ids in called.items():
+        category, window, clerk = key
         accs = [tally.overall, tally.by_category[category]]
         if window:
             accs.append(tally.by_window[str(window)])
         if clerk:
             accs.append(tally.by_clerk[names.get(clerk) or str(uuid.UUID(str(clerk)))])
-        called_at = _moment(called)
-        assert called_at is not None  # plain tickets were called
-        wait = (called_at - _moment(issued)).total_seconds()  # type: ignore[operator]
         for a in accs:
-            a.waits.append(wait)
-            a.called.add(tid)
-        finished_at = _moment(finished)
-        if finished_at is not None and state == "done":
-            started_at = _moment(started)
-            if started_at is not None:
-                service = (finished_at - started_at).total_seconds()
-                for a in accs:
-                    a.services.append(service)
-            tally.per_hour[_aware(finished_at).astimezone(CHINA).hour] += 1
+            a.waits.extend(waits[key])
+            a.services.extend(services.get(key, ()))
+            a.called.update(ids)
     return tally.result(period.first, period.last, tickets)
 
 
