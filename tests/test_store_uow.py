@@ -154,3 +154,33 @@ def test_sqlite_pragmas(tmp_path: object) -> None:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
     s.dispose()
+
+
+def test_reading_unit_of_work_refuses_writes(store: Store) -> None:
+    with store.reading() as uow:
+        uow.session.add(Hall(code="H9", name="只读", authority="测试局"))
+        with pytest.raises(CaptureError):
+            uow.flush()
+    with store.reading() as uow, pytest.raises(CaptureError):
+        uow.session.execute(update(Window).values(name="x"))
+    assert _count(store, Hall) == 0
+
+
+def test_reading_does_not_wait_for_a_writer_on_sqlite(tmp_path: object) -> None:
+    s = open_store(f"sqlite+pysqlite:///{tmp_path}/r.sqlite")
+    try:
+        with s.unit_of_work() as writer:
+            _hall(writer)
+            writer.commit()
+        with s.unit_of_work() as writer:
+            # the writer holds the write lock (BEGIN IMMEDIATE) and has an uncommitted change
+            writer.session.add(Hall(code="H2", name="未提交", authority="测试局"))
+            writer.flush()
+            with s.reading() as reader:  # a deferred BEGIN: reads the last committed snapshot
+                names = reader.session.scalars(select(Hall.name)).all()
+            assert names == ["测试大厅"]
+            writer.commit()
+        with s.reading() as reader:
+            assert reader.session.scalar(select(func.count()).select_from(Hall)) == 2
+    finally:
+        s.dispose()

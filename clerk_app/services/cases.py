@@ -283,7 +283,7 @@ class CaseService(CaseSteps):
         page = max(0, query.page)
         now = self._clock()
         parsed = case_search.parse(query.text)
-        with self._store.unit_of_work() as uow:
+        with self._store.reading() as uow:
             s = uow.session
             where: list[ColumnElement[bool]] = [~Case.deleted]
             text = matching_cases(s, parsed)

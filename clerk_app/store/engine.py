@@ -4,6 +4,8 @@ SQLite gets WAL, ``synchronous=FULL`` (a committed clerk action survives a power
 keys, a busy timeout, and ``BEGIN IMMEDIATE`` transactions: a write transaction takes the write
 lock at its start, so two writers never deadlock on a lock upgrade and every transaction that
 reads-then-writes (calling the next ticket on a SQLite central store) is serialised.
+A connection opened with the execution option ``clerk_read_only`` (``Store.reading()``) begins
+a deferred transaction instead: in WAL mode it reads a snapshot and never waits for a writer.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 BUSY_TIMEOUT_MS = 10_000
+READ_ONLY_OPTION = "clerk_read_only"
 
 
 def sqlite_url(path: Path) -> str:
@@ -50,7 +53,10 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(READ_ONLY_OPTION):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

@@ -38,6 +38,7 @@ from sqlalchemy.orm.attributes import get_history
 from clerk_app.domain.hlc import HybridClock
 from clerk_app.store.base import Base, SyncedMixin, is_synced
 from clerk_app.store.bulk import insert_rows
+from clerk_app.store.engine import READ_ONLY_OPTION
 from clerk_app.store.ids import new_id
 from clerk_app.store.models import ChangeLogEntry, OutboxEntry, SyncCounter
 
@@ -51,6 +52,16 @@ ROLE_CENTRAL = "central"
 
 class CaptureError(RuntimeError):
     """A write that would escape change capture (a bug, not a user error)."""
+
+
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise CaptureError("a reading unit of work cannot write")
+
+
+def _refuse_statements(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        raise CaptureError("a reading unit of work cannot write")
 
 
 class CaptureContext:
@@ -327,6 +338,13 @@ class Store:
         if role == ROLE_CENTRAL:
             event.listen(self._factory, "before_commit", _write_change_log)
             event.listen(self._factory, "after_rollback", _drop_change_log)
+        # searches and lists: on SQLite a deferred BEGIN (a WAL snapshot that never waits for a
+        # writer, where a unit of work takes the write lock at its start); writes are refused
+        self._read_factory = sessionmaker(
+            engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
+        )
+        event.listen(self._read_factory, "before_flush", _refuse_writes)
+        event.listen(self._read_factory, "do_orm_execute", _refuse_statements)
 
     @property
     def is_central(self) -> bool:
@@ -335,6 +353,11 @@ class Store:
     def unit_of_work(self, *, capture: bool = True) -> UnitOfWork:
         context = CaptureContext(self.device_id, self.clock, self.role) if capture else None
         return UnitOfWork(self._factory, context)
+
+    def reading(self) -> UnitOfWork:
+        """A unit of work for reading only: it never takes the SQLite write lock, so a search
+        does not queue behind a clerk's save (and a flush of any change is refused)."""
+        return UnitOfWork(self._read_factory, None)
 
     def run(self, action: Callable[[UnitOfWork], Any]) -> Any:
         """Run ``action`` in one unit of work and commit it."""
