@@ -221,3 +221,30 @@ def test_command_line_takes_the_password_from_a_prompt_or_the_environment(
     # no administrator named anywhere: told so in plain words
     monkeypatch.delenv(ADMIN_PASSWORD_ENV)
     assert cli_main(["central", "register", "--url", address, "--data-dir", str(data)]) == 1
+
+
+def test_settings_change_only_after_the_workstation_account_connects(
+    central_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+    from sqlalchemy.exc import OperationalError
+
+    from clerk_app.services import sync as sync_service
+    from clerk_app.services.errors import UserError
+
+    def unreachable(_store: object) -> None:
+        raise OperationalError("SELECT 1", {}, psycopg.OperationalError("connection refused"))
+
+    runtime = open_runtime(resolve_paths(tmp_path / "ws").ensure())
+    try:
+        before = runtime.settings.central_url
+        monkeypatch.setattr(sync_service.central_side, "server_info", unreachable)
+        with pytest.raises(UserError, match="连接不上中心库服务器"):
+            sync_service.register_workstation(runtime, central_url, window_number=5)
+        assert runtime.settings.central_url == before
+        assert settings_mod.load(runtime.paths.settings_file).central_url == before
+        monkeypatch.undo()
+        done = sync_service.register_workstation(runtime, central_url, window_number=5)
+        assert runtime.settings.central_url == done.central_url != before
+    finally:
+        runtime.close()
