@@ -30,7 +30,7 @@ from clerk_app.gui.correction_dialog import CorrectionDialog
 from clerk_app.gui.intake_widgets import DateField, hall_today
 from clerk_app.gui.pages.intake import COL_DUE, COL_STATE
 from clerk_app.gui.workstation import Workstation
-from clerk_app.services.intake import IntakeService
+from clerk_app.services.intake import CaseResult, IntakeService
 from clerk_app.store.models.cases import Case, CaseMaterial
 from clerk_app.store.models.documents import DocumentRecord
 
@@ -49,9 +49,7 @@ def _open_dialog(page, qtbot: QtBot) -> CorrectionDialog:  # type: ignore[no-unt
     return dialog
 
 
-def test_returning_applicant_brings_part_then_the_rest(qtbot: QtBot, station: Workstation) -> None:
-    page = _page(qtbot, station)
-    page.window().show()
+def _ask_for_three(page, qtbot: QtBot) -> CaseResult:  # type: ignore[no-untyped-def]
     _person(page, qtbot)
     _choose(page, qtbot, "食品经营许可")
     for name in ("营业执照", "经营场所平面布局图", "设备布局和操作流程文件"):
@@ -63,6 +61,13 @@ def test_returning_applicant_brings_part_then_the_rest(qtbot: QtBot, station: Wo
     asked = page.last_result
     assert asked is not None and len(asked.missing) == 3
     _close_previews(page)
+    return asked
+
+
+def test_returning_applicant_brings_part_then_the_rest(qtbot: QtBot, station: Workstation) -> None:
+    page = _page(qtbot, station)
+    page.window().show()
+    asked = _ask_for_three(page, qtbot)
 
     dialog = _open_dialog(page, qtbot)
     assert [dialog.items.item(r).text() for r in range(3)] == [
@@ -100,6 +105,9 @@ def test_returning_applicant_brings_part_then_the_rest(qtbot: QtBot, station: Wo
         qtbot.keyClick(dialog.note_edit, Qt.Key.Key_Return)  # Enter records
     assert done.args[0].complete and done.args[0].status == "accepted"
     assert "补正材料已齐全" in page.result_label.text()
+    qtbot.waitUntil(lambda: len(page.previews) == 1, timeout=WAIT)  # accepted now: its 受理通知书
+    assert page.previews[0].windowTitle().startswith("受理通知书")
+    _close_previews(page)
     _idle(qtbot, station)
     with station.runtime.local.unit_of_work() as uow:
         case = uow.session.get(Case, asked.case_id)
