@@ -396,7 +396,10 @@ class CasesPage(Page):
             desk = cases.documents.desk if cases.documents is not None else None
 
             def top_up() -> object:
-                return refill_due(runtime.local, runtime.central, doc_types=(DocType.CORRECTION,))
+                # a partial return re-issues the correction notice; the last material accepts the
+                # case, which then gets its acceptance notice and any 容缺/告知承诺 letters
+                kinds = (DocType.CORRECTION, DocType.ACCEPTANCE, DocType.TOLERANCE, DocType.COMMITMENT)
+                return refill_due(runtime.local, runtime.central, doc_types=kinds)
 
             self._corrections = CorrectionService(
                 runtime.local, cases, notices=desk, catalogue=cases.catalogue, top_up=top_up
