@@ -125,8 +125,9 @@ def test_the_sync_page_shows_labels_and_readable_values(
     page = main.show_page("sync")
     assert isinstance(page, SyncPage)
     qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)
-    what = page.table.item(0, 1).text()
-    values = page.table.item(0, 3).text()
+    what_item, values_item = page.table.item(0, 1), page.table.item(0, 3)
+    assert what_item is not None and values_item is not None
+    what, values = what_item.text(), values_item.text()
     assert what.startswith("办件 ") and "cases" not in what
     assert "承诺办结时间：2026-11-30 17:00（中心库：2026-12-01 10:00）" in values
     shown = f"办件状态：{CaseState.IN_REVIEW.label}（中心库：{CaseState.APPROVED.label}）"

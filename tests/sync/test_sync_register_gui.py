@@ -136,7 +136,12 @@ def test_admin_registers_from_the_sync_page(
     dialog.window_spin.setValue(5)
     steps: list[tuple[int, int]] = []
     original = dialog._progress
-    dialog._progress = lambda d, t, s: (steps.append((d, t)), original(d, t, s))  # type: ignore[method-assign]
+
+    def noted(done: int, total: int, text: str) -> None:
+        steps.append((done, total))
+        original(done, total, text)
+
+    dialog._progress = noted  # type: ignore[method-assign]
 
     # a database that is not there, then a server that is not there: plain words, nothing saved
     parsed = make_url(central_url)
@@ -211,7 +216,7 @@ def test_command_line_takes_the_password_from_a_prompt_or_the_environment(
     assert cli_main([*argv, "--window", "4", "--ask-password"]) == 0
     assert len(asked) == 1
     saved = settings_mod.load(resolve_paths(data).settings_file)
-    assert make_url(saved.central_url).username.startswith("ws_")
+    assert (make_url(saved.central_url).username or "").startswith("ws_")
     assert TYPED_PASSWORD not in resolve_paths(data).settings_file.read_text(encoding="utf-8")
 
     monkeypatch.setenv(ADMIN_PASSWORD_ENV, TYPED_PASSWORD)
@@ -231,6 +236,7 @@ def test_settings_change_only_after_the_workstation_account_connects(
 
     from clerk_app.services import sync as sync_service
     from clerk_app.services.errors import UserError
+    from clerk_app.sync import central as central_side
 
     def unreachable(_store: object) -> None:
         raise OperationalError("SELECT 1", {}, psycopg.OperationalError("connection refused"))
@@ -238,7 +244,7 @@ def test_settings_change_only_after_the_workstation_account_connects(
     runtime = open_runtime(resolve_paths(tmp_path / "ws").ensure())
     try:
         before = runtime.settings.central_url
-        monkeypatch.setattr(sync_service.central_side, "server_info", unreachable)
+        monkeypatch.setattr(central_side, "server_info", unreachable)
         with pytest.raises(UserError, match="连接不上中心库服务器"):
             sync_service.register_workstation(runtime, central_url, window_number=5)
         assert runtime.settings.central_url == before
