@@ -25,6 +25,7 @@ import json
 import operator
 import uuid
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,15 +129,16 @@ def cursor(local: Store) -> int:
     return int(state["cursor"]) if state else 0
 
 
-def read_outbox(local: Store, limit: int) -> list[PushEntry]:
-    """The first ``limit`` outbox entries in device order. The payload comes as its stored JSON
-    text too, which the central store writes as it is when it applies the row unchanged."""
+def read_outbox(local: Store, limit: int, after: int = 0) -> list[PushEntry]:
+    """The first ``limit`` outbox entries in device order (numbered above ``after``). The payload
+    comes as its stored JSON text too, which the central store writes as it is when it applies
+    the row unchanged."""
     with local.engine.connect() as conn:
         c = OutboxEntry.__table__.c
         columns = (c.seq, c.table_name, c.op, c.base_version, c.version)
         # the id and the JSON columns in their stored forms, converted here (cheaper per row)
         stored = (cast(c.row_id, Text), cast(c.changed, Text), cast(c.payload, Text))
-        stmt = select(*columns, *stored).order_by(c.seq).limit(limit)
+        stmt = select(*columns, *stored).where(c.seq > after).order_by(c.seq).limit(limit)
         row_id_of = _stored_uuid(conn.dialect)
         loads = json.loads
         return [
@@ -424,10 +426,9 @@ def _payload_shapes(
     """Payloads grouped by the known keys they carry (a newer program may send more)."""
     out: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     columns = info.columns
+    known = columns.keys()
     for payload in payloads:
-        keys = tuple(payload) if len(payload) == len(columns) and all(k in columns for k in payload) else None
-        if keys is None:
-            keys = tuple(k for k in payload if k in columns)
+        keys = tuple(payload) if payload.keys() == known else tuple(k for k in payload if k in columns)
         out.setdefault(keys, []).append(payload)
     return out
 
@@ -631,23 +632,29 @@ def push(
     pushed = rejected = batches = 0
     progress("push", 0, total)
     acked = _last_acked(local)
-    while True:
+    # the next batch is read from the outbox (its own connection, read only) while the central
+    # store applies this one; it is pushed only after this one's acknowledgement, as before
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-read") as reader:
         if cancel():
             raise SyncCancelled()
         entries = read_outbox(local, batch_size)
-        if not entries:
-            break
-        if entries[0].seq <= acked:
-            raise OutboxSequenceReused(f"outbox seq {entries[0].seq} <= acknowledged {acked}")
-        result = central_side.apply_push(central, local.device_id, entries, schema_version=schema_version)
-        faults.point("push.after_central_commit")
-        _acknowledge(local, central, entries, result)
-        faults.point("push.after_local_commit")
-        acked = entries[-1].seq
-        pushed += len(entries)
-        rejected += result.rejected
-        batches += 1
-        progress("push", pushed, max(total, pushed))
+        while entries:
+            if entries[0].seq <= acked:
+                raise OutboxSequenceReused(f"outbox seq {entries[0].seq} <= acknowledged {acked}")
+            ahead = reader.submit(read_outbox, local, batch_size, entries[-1].seq)
+            result = central_side.apply_push(central, local.device_id, entries, schema_version=schema_version)
+            faults.point("push.after_central_commit")
+            _acknowledge(local, central, entries, result)
+            faults.point("push.after_local_commit")
+            acked = entries[-1].seq
+            pushed += len(entries)
+            rejected += result.rejected
+            batches += 1
+            progress("push", pushed, max(total, pushed))
+            if cancel():
+                raise SyncCancelled()
+            # nothing was waiting beyond this batch when it was read ahead: look once more
+            entries = ahead.result() or read_outbox(local, batch_size)
     return PushReport(pushed, rejected, batches)
 
 
