@@ -146,9 +146,9 @@ def test_sync_through_device_role_records_refused_edit(
 def test_large_batches_through_device_role_keep_row_security(
     halls2: Hall2, make_ws: Callable[[str], Store]
 ) -> None:
-    """Batches big enough for COPY (``clerk_app.store.bulk``): the own hall's rows go in through a
-    staging table and INSERT … SELECT, the other hall's are refused by row-level security and
-    recorded as rejected, exactly as with one INSERT per row."""
+    """Batches big enough for the set-based insert (``clerk_app.store.bulk``: one INSERT … SELECT
+    from a JSON array): the own hall's rows go in, the other hall's are refused by row-level
+    security and recorded as rejected, exactly as with one INSERT per row."""
     from clerk_app.store import bulk
     from clerk_app.store.models import Department, PushLedgerEntry, SyncRejection
 
