@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import String, Text, and_, case, cast, func, select, type_coerce
+from sqlalchemy import DateTime, String, Text, and_, case, cast, func, select, type_coerce
 from sqlalchemy.exc import OperationalError
 
 from clerk_app.documents.report_pdf import ReportContent, Slice, render_report
@@ -468,10 +468,10 @@ class SupervisionReports:
                         Ticket.state,
                         Ticket.window_number,
                         _as_text(Ticket.clerk_id, raw),
-                        _as_text(Ticket.issued_at, raw),
-                        _as_text(Ticket.called_at, raw),
-                        _as_text(Ticket.started_at, raw),
-                        _as_text(Ticket.finished_at, raw),
+                        _as_time(Ticket.issued_at, raw),
+                        _as_time(Ticket.called_at, raw),
+                        _as_time(Ticket.started_at, raw),
+                        _as_time(Ticket.finished_at, raw),
                     ).where(*in_period, ~odd)
                 ).all()
                 names = {
@@ -497,6 +497,12 @@ class SupervisionReports:
 def _as_text(column: Any, raw: bool) -> Any:
     """On SQLite the column's stored text (no per-value conversion by SQLAlchemy)."""
     return type_coerce(column, String) if raw else column
+
+
+def _as_time(column: Any, raw: bool) -> Any:
+    """A time column as SQLite's stored text, or as the driver's aware datetime elsewhere
+    (without the per-value conversion to UTC: only differences and hall hours are taken)."""
+    return type_coerce(column, String if raw else DateTime(timezone=True))
 
 
 def _moment(value: Any) -> dt.datetime | None:
