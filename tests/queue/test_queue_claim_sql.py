@@ -165,3 +165,28 @@ def test_claim_takes_the_domain_first_and_keeps_the_streak(pg_url: str) -> None:
     assert called == expected
     assert svc._claim_fn  # the function path was used throughout
     store.dispose()
+
+
+def test_unit_of_work_path_calls_the_same_sequence(pg_url: str) -> None:
+    """A central store without the function (its schema older than this program) calls through
+    the unit of work; on the same queue it calls the same tickets for the same reasons."""
+    from queue_helpers import StepClock, clerk, key
+
+    from clerk_app.services.queue import QueueService, seed_demo_queue
+
+    store = open_store(pg_url, kind="central")
+    seed_demo_queue(store)
+    kinds = ["", "elderly", "", "", "pregnant", "", "", "elderly"]
+    sequences = []
+    for one_statement, window in ((True, 3), (False, 4)):
+        svc = QueueService(store, StepClock())
+        svc._claim_fn = one_statement
+        issued = {svc.issue("A", priority_kind=k).ticket.id: n for n, k in enumerate(kinds)}
+        who, called = clerk(window), []
+        while (t := svc.call_next(who, key())) is not None:
+            called.append((issued[t.id], t.call_reason))
+            svc.start(who, t.id, key())
+            svc.finish(who, t.id, key())
+        sequences.append(called)
+    assert sequences[0] == sequences[1] and len(sequences[0]) == len(kinds)
+    store.dispose()
