@@ -50,34 +50,43 @@ def test_synced_rows_swapping_unique_keys_are_pulled_whole(central: Store, pair:
     first, second = add_hall(a, "X1", "甲"), add_hall(a, "X2", "乙")
     client.sync_round(a, central)
     client.sync_round(b, central)
-    # a swaps the two codes (three steps, each valid on its own); b pulls them in one page
+    # a swaps the two codes (three steps, each valid on its own) and adds three halls; b pulls
+    # all in one page, whose first half holds the three steps: applied by row, latest version
+    # first, the first hall's new code meets the second hall still holding it
     _set(a, first.id, code="TMP")
     _set(a, second.id, code="X1")
     _set(a, first.id, code="X2")
+    for i in range(3):
+        add_hall(a, f"N{i}")
     client.sync_round(a, central)
     report = client.sync_round(b, central)
-    assert report.pull.received == 3
-    assert {code for code, _name, _v in _halls(b).values()} == {"X1", "X2"}
+    assert report.pull.received == 6
+    assert {code for code, _name, _v in _halls(b).values()} == {"X1", "X2", "N0", "N1", "N2"}
     assert _halls(b)[first.id][0] == "X2" and _halls(b)[second.id][0] == "X1"
     # nothing local was lost, so nothing is reported
     assert rejections.list_rejections(b) == []
     _converged(central, a, b)
 
 
-def test_swap_pulled_page_by_page_converges(central: Store, pair: tuple[Store, Store]) -> None:
+def test_rotation_of_unique_keys_is_pulled_whole(central: Store, pair: tuple[Store, Store]) -> None:
     a, b = pair
-    ids = [add_hall(a, f"K{i}", f"厅{i}").id for i in range(4)]
+    ids = [add_hall(a, f"K{i}", f"厅{i}").id for i in range(3)]
     client.sync_round(a, central)
     client.sync_round(b, central)
-    # rotate the four codes through a spare one
+    # rotate the three codes through a spare one (four steps), then four new halls: the steps are
+    # the first half of b's page, each hall's latest code is held locally by the next one
     _set(a, ids[0], code="SPARE")
-    for i in range(1, 4):
-        _set(a, ids[i], code=f"K{i - 1}")
-    _set(a, ids[0], code="K3")
-    client.push(a, central)
-    client.pull(b, central, page_size=2)
-    _converged(central, a, b)
+    _set(a, ids[1], code="K0")
+    _set(a, ids[2], code="K1")
+    _set(a, ids[0], code="K2")
+    for i in range(4):
+        add_hall(a, f"M{i}")
+    client.sync_round(a, central)
+    report = client.sync_round(b, central)
+    assert report.pull.received == 8
+    assert [_halls(b)[hall_id][0] for hall_id in ids] == ["K2", "K0", "K1"]
     assert rejections.list_rejections(b) == []
+    _converged(central, a, b)
 
 
 def test_new_row_displaced_by_a_pull_and_then_accepted_comes_back(
