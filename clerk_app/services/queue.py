@@ -363,17 +363,17 @@ def seed_demo_queue(store: Store, windows: int = 24) -> bool:
     from clerk_app.services.queue_rules import DEMO_CATEGORIES, demo_window_categories
 
     with store.unit_of_work() as uow:
-        if uow.session.scalar(select(QueueCategory.id).limit(1)) is not None:
-            if store.is_central:
-                seed_demo_appointments(store)
-            return False
-        for order, (code, name, description, minutes) in enumerate(DEMO_CATEGORIES):
-            uow.session.add(QueueCategory(code=code, name=name, description=description,
-                                          sort_order=order, mean_service_minutes=minutes))  # fmt: skip
-        for number in range(1, windows + 1):
-            for code in demo_window_categories(number):
-                uow.session.add(WindowCategory(window_number=number, category_code=code))
-        uow.commit()
+        seeded = uow.session.scalar(select(QueueCategory.id).limit(1)) is not None
+        if not seeded:
+            for order, (code, name, description, minutes) in enumerate(DEMO_CATEGORIES):
+                uow.session.add(QueueCategory(code=code, name=name, description=description,
+                                              sort_order=order, mean_service_minutes=minutes))  # fmt: skip
+            for number in range(1, windows + 1):
+                for code in demo_window_categories(number):
+                    uow.session.add(WindowCategory(window_number=number, category_code=code))
+            uow.commit()
+    # the day's bookings in a unit of work of their own, after this one has ended (a second
+    # write transaction inside the first would wait for its own lock on SQLite)
     if store.is_central:
         seed_demo_appointments(store)
-    return True
+    return not seeded
