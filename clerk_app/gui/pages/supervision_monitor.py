@@ -40,7 +40,6 @@ from PySide6.QtWidgets import (
 
 from clerk_app.gui.pages.base import Page, PageContext
 from clerk_app.gui.pages.supervision import OVER, WARN, _clock_text, _fit, _item, _table, _when
-from clerk_app.gui.rating_pad import LEVEL_COLOURS
 from clerk_app.i18n import N_, _
 from clerk_app.security.roles import Permission
 from clerk_app.services.hall_monitor import (
@@ -51,6 +50,7 @@ from clerk_app.services.hall_monitor import (
     status_label,
 )
 from clerk_app.services.queue_stats import QueueStats
+from clerk_app.services.ratings import LEVEL_COLOURS
 from clerk_app.services.supervision_reports import (
     MonitorSnapshot,
     Period,
