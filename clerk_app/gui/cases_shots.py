@@ -89,7 +89,7 @@ def shot_cases(ctx: ShotContext) -> list[Path]:
     me = auth.login(3, "wangxy", "Window#2026")
     delivered, receipt = seed_cases(ctx.station.runtime, me, auth.login(5, "lijg", "Window#2026"))
     main = ctx.station.open_main(me)
-    main.resize(1366, 768)
+    main.resize(1920, 1080)
     page = main.show_page("cases")
     assert isinstance(page, CasesPage)
     for _attempt in range(50):  # the list arrives from the database worker

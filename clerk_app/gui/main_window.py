@@ -32,6 +32,9 @@ from clerk_app.gui.sync_status import SyncController, SyncIndicator
 from clerk_app.i18n import _
 from clerk_app.security.roles import Role
 
+#: initial width of the docked queue panel (px): two columns of buttons, the rest left to the page
+DOCK_WIDTH = 380
+
 
 class MainWindow(QMainWindow):
     locked = Signal()
@@ -116,8 +119,13 @@ class MainWindow(QMainWindow):
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         dock.setAllowedAreas(Qt.DockWidgetArea.RightDockWidgetArea | Qt.DockWidgetArea.LeftDockWidgetArea
                              | Qt.DockWidgetArea.BottomDockWidgetArea)  # fmt: skip
+        # the dock's title bar names it: no page heading, narrow margins, a compact width that
+        # leaves the intake form its room (the clerk can widen it)
+        page.heading.hide()
+        page.layout_.setContentsMargins(10, 4, 10, 8)
         dock.setWidget(page)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.resizeDocks([dock], [DOCK_WIDTH], Qt.Orientation.Horizontal)
         self.docks[page.key] = page
 
     def _wire_docks(self) -> None:

@@ -1,7 +1,8 @@
 """``clerk-app screenshots --out DIR``: every screen rendered offscreen with demo data.
 
 Each area registers a function in ``SHOTS`` that receives a :class:`ShotContext` and returns
-the PNG files it wrote. Screens render at 1366×768, the common counter monitor.
+the PNG files it wrote. Screens render at 1920×1080, the counter monitor of current hall PCs
+(the docked queue panel beside the intake form needs more than 1366 px).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from clerk_app.services.demo import ensure_demo
 from clerk_app.services.runtime import Runtime, open_runtime
 from clerk_app.settings import resolve_paths
 
-SIZE = (1366, 768)
+SIZE = (1920, 1080)
 
 
 @dataclass

@@ -36,9 +36,9 @@ class Page(QWidget):
         self.setObjectName(f"page_{self.key}")
         self.layout_ = QVBoxLayout(self)
         self.layout_.setContentsMargins(24, 16, 24, 16)
-        heading = QLabel(_(self.title))
-        heading.setObjectName("pageTitle")
-        self.layout_.addWidget(heading)
+        self.heading = QLabel(_(self.title))
+        self.heading.setObjectName("pageTitle")
+        self.layout_.addWidget(self.heading)
 
     @classmethod
     def visible_to(cls, role: Role) -> bool:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
+    QHeaderView,
     QInputDialog,
     QLabel,
     QListWidget,
@@ -120,7 +121,9 @@ class QueuePanel(Page):
         self.waiting.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.waiting.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.waiting.verticalHeader().setVisible(False)
-        self.waiting.horizontalHeader().setStretchLastSection(True)
+        header = self.waiting.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # a narrow dock: no scrolling
+        header.setStretchLastSection(True)
         self._show_mode()
         self._refresh_timer = QTimer(self)
         self._refresh_timer.timeout.connect(self.refresh)

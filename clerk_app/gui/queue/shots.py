@@ -1,5 +1,5 @@
 """Screenshots of the queue faces with demo data: kiosk (portrait touch screen), hall display
-(1920×1080) and the clerk's queue panel inside the workstation (1366×768)."""
+(1920×1080) and the clerk's queue panel docked in the workstation (1920×1080)."""
 
 from __future__ import annotations
 
