@@ -46,6 +46,7 @@ from clerk_app.documents.signing import known_keys
 from clerk_app.documents.templates import Templates, load_templates
 from clerk_app.documents.verification import verify_payload
 from clerk_app.documents.verify_command import describe
+from clerk_app.domain.halltime import HALL_TZ
 from clerk_app.gui.pages.base import Page, PageContext
 from clerk_app.gui.pdf_preview import PreviewDialog
 from clerk_app.gui.printing import (
@@ -313,7 +314,7 @@ class DocumentsPage(Page):
                 row.number,
                 row.title,
                 row.party,
-                row.created_at.astimezone().strftime("%Y-%m-%d %H:%M"),
+                row.created_at.astimezone(HALL_TZ).strftime("%Y-%m-%d %H:%M"),
                 row.created_by,
                 str(row.prints),
             )

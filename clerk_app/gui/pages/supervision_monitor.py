@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from clerk_app.domain.halltime import HALL_TZ
 from clerk_app.gui.pages.base import Page, PageContext
 from clerk_app.gui.pages.supervision import OVER, WARN, _clock_text, _fit, _item, _table, _when
 from clerk_app.i18n import N_, _
@@ -160,7 +161,7 @@ class MonitorPage(Page):
         snapshot, queue = result
         self.snapshot, self.queue = snapshot, queue
         self._show_queue(queue)
-        self.updated.setText(_("更新于 {t}").format(t=snapshot.at.astimezone().strftime("%H:%M:%S")))
+        self.updated.setText(_("更新于 {t}").format(t=snapshot.at.astimezone(HALL_TZ).strftime("%H:%M:%S")))
         self.complaint_table.setRowCount(len(snapshot.complaints))
         for row, c in enumerate(snapshot.complaints):
             cells = [

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from clerk_app.domain.halltime import HALL_TZ
 from clerk_app.gui.pages.base import Page, PageContext
 from clerk_app.gui.sync_register import RegisterDialog, may_register
 from clerk_app.i18n import N_, _
@@ -121,7 +122,8 @@ class SystemPage(Page):
         self.locked_table.setRowCount(len(rows))
         for index, (username, until) in enumerate(rows):
             self.locked_table.setItem(index, 0, QTableWidgetItem(username))
-            self.locked_table.setItem(index, 1, QTableWidgetItem(until.astimezone().strftime("%H:%M:%S")))
+            until_text = until.astimezone(HALL_TZ).strftime("%H:%M:%S")
+            self.locked_table.setItem(index, 1, QTableWidgetItem(until_text))
 
     def _unlock_selected(self) -> None:
         assert self.locked_table is not None
