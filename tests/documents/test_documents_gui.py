@@ -203,15 +203,17 @@ def _cups_pdf_queue() -> str:
             time.sleep(0.2)
         else:
             pytest.skip("cupsd did not start")
-    queues = subprocess.run([lpstat, "-v"], capture_output=True, text=True, check=False).stdout
-    for line in queues.splitlines():
-        if "cups-pdf:/" in line:
-            return line.split()[2].rstrip(":")
     lpadmin = shutil.which("lpadmin") or "/usr/sbin/lpadmin"
     if not Path("/usr/lib/cups/backend/cups-pdf").exists() or not Path(lpadmin).exists():
         pytest.skip("the cups-pdf backend is not installed (apt-get install printer-driver-cups-pdf)")
-    subprocess.run([lpadmin, "-p", "ClerkPDF", "-v", "cups-pdf:/", "-E", "-m", "everywhere"], check=False)
-    subprocess.run([lpadmin, "-p", "ClerkPDF", "-v", "cups-pdf:/", "-E"], check=False)
+    # the queue gets the cups-pdf driver (a raw queue would hand cups-pdf a job it cannot convert:
+    # an empty PDF under another name); lpadmin on an existing queue sets it again
+    lpinfo = shutil.which("lpinfo") or "/usr/sbin/lpinfo"
+    models = subprocess.run([lpinfo, "-m"], capture_output=True, text=True, check=False).stdout
+    model = next((line.split()[0] for line in models.splitlines() if "cups-pdf/CUPS-PDF" in line), None)
+    if model is None:
+        pytest.skip("no cups-pdf driver (PPD) known to CUPS here")
+    subprocess.run([lpadmin, "-p", "ClerkPDF", "-v", "cups-pdf:/", "-E", "-m", model], check=True)
     return "ClerkPDF"
 
 
