@@ -47,6 +47,7 @@ from clerk_app.documents.templates import Templates, load_templates
 from clerk_app.documents.verification import verify_payload
 from clerk_app.documents.verify_command import describe
 from clerk_app.domain.halltime import HALL_TZ
+from clerk_app.gui import print_records
 from clerk_app.gui.pages.base import Page, PageContext
 from clerk_app.gui.pdf_preview import PreviewDialog
 from clerk_app.gui.printing import (
@@ -353,33 +354,12 @@ class DocumentsPage(Page):
             self._load([c.id for c in chosen], lambda docs: self.print_documents(docs, ask=True))
 
     def print_documents(self, documents: list[IssuedDocument], ask: bool) -> None:
-        if not documents:
-            return
-        choices = load_choices(self.ctx.runtime.paths.config)
-        printer = make_printer(documents[0].doc_type, choices)
-        if ask and not ask_printer(printer, self):
-            return
-        jobs = [PrintJob(d.title, d.pdf, d.doc_type, d.id, d.sha256) for d in documents]
-        print_in_background(self.ctx.tasks, jobs, printer, self, self._printed, self.ctx.errors)
+        refresh = lambda _none: self.refresh()  # noqa: E731
+        print_records.print_documents(self.ctx, self, documents, ask=ask, on_recorded=refresh)
 
     def _printed(self, result: PrintResult) -> None:
         """Record every document sent to the printer (copy 0, or the reprint already recorded)."""
-        actor = self.ctx.session.username
-        device = self.ctx.runtime.device_id
-
-        def record(uow: Any) -> None:
-            for job in result.printed:
-                if job.document_id is not None and job.doc_type != "reprint":
-                    archive_mod.record_print(
-                        uow,
-                        job.document_id,
-                        device_id=device,
-                        actor_name=actor,
-                        printer=result.printer,
-                        sha256=job.sha256,
-                    )
-
-        self._db(record, lambda _none: self.refresh())
+        print_records.record_prints(self.ctx, result, lambda _none: self.refresh())
 
     def reprint_selected(self) -> None:
         chosen = self.selected()[:1]

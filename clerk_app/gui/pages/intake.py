@@ -31,7 +31,6 @@ from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import QComboBox, QListWidgetItem, QPushButton, QWidget
 from shiboken6 import Shiboken
 
-from clerk_app.documents import archive as archive_mod
 from clerk_app.documents.dto import DocType
 from clerk_app.domain.catalogue import Material, Matter, merge_materials
 from clerk_app.domain.catalogue_io import load_demo_catalogue
@@ -43,14 +42,7 @@ from clerk_app.gui.intake_widgets import COL_DUE, COL_FORM, COL_NOTE, COL_STATE
 from clerk_app.gui.pages.base import PageContext
 from clerk_app.gui.pages.intake_view import IntakeView
 from clerk_app.gui.pdf_preview import PreviewDialog
-from clerk_app.gui.printing import (
-    PrintJob,
-    PrintResult,
-    ask_printer,
-    load_choices,
-    make_printer,
-    print_in_background,
-)
+from clerk_app.gui.print_records import print_documents
 from clerk_app.i18n import N_, _
 from clerk_app.security.roles import Permission
 from clerk_app.services.cases import CaseService
@@ -722,32 +714,7 @@ class IntakePage(IntakeView):
         return dialog
 
     def print_notice(self, document: IssuedNotice) -> None:
-        printer = make_printer(document.doc_type, load_choices(self.ctx.runtime.paths.config))
-        if not ask_printer(printer, self):
-            return
-        job = PrintJob(
-            document.title, document.pdf, document.doc_type, uuid.UUID(str(document.id)), document.sha256
-        )
-        print_in_background(self.ctx.tasks, [job], printer, self, self._printed, self.ctx.errors)
-
-    def _printed(self, result: PrintResult) -> None:
-        local, device, actor = self.ctx.runtime.local, self.ctx.runtime.device_id, self.ctx.session.username
-
-        def record() -> None:
-            with local.unit_of_work() as uow:
-                for job in result.printed:
-                    if job.document_id is not None:
-                        archive_mod.record_print(
-                            uow,
-                            job.document_id,
-                            device_id=device,
-                            actor_name=actor,
-                            printer=result.printer,
-                            sha256=job.sha256,
-                        )
-                uow.commit()
-
-        self.ctx.tasks.db(record)
+        print_documents(self.ctx, self, [document])
 
     def _failed(self, exc: BaseException) -> None:
         if isinstance(exc, IntakeError) and self.alive():
