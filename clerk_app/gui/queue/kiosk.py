@@ -157,7 +157,7 @@ class Kiosk(QWidget):
         self.check_in_button.clicked.connect(self.check_in)
         row.addWidget(self.appointment_edit, 1)
         row.addWidget(self.check_in_button)
-        title = QLabel(_("已预约"))
+        title = QLabel(_("预约码（选填）"))
         title.setObjectName("appointmentTitle")
         extra.addRow(title, host)
 
