@@ -14,6 +14,7 @@ from clerk_app.services.runtime import open_store
 from clerk_app.store.engine import sqlite_url
 from clerk_app.store.models import Hall, OutboxEntry
 from clerk_app.store.uow import Store
+from clerk_app.sync import central as central_side
 from clerk_app.sync import faults
 
 
@@ -66,6 +67,13 @@ def count(store: Store, model: type) -> int:
 
 def outbox(store: Store) -> int:
     return count(store, OutboxEntry)
+
+
+def number_log(central: Store) -> None:
+    """Number the committed change-log entries, as a pull does first (PostgreSQL; on SQLite a
+    writer numbers its own)."""
+    with central.engine.connect() as conn:
+        central_side.assign_change_log(conn)
 
 
 # --- a TCP proxy between a workstation and PostgreSQL, with faults --------------------------
