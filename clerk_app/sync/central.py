@@ -686,7 +686,8 @@ def prune_change_log(central: Store, older_than: dt.timedelta) -> int:
         session = uow.session
         last = session.scalar(
             select(ChangeLogEntry.seq)
-            .where(ChangeLogEntry.committed_at < cutoff)
+            # an entry not numbered yet (PostgreSQL) has not been pulled by anyone: it stays
+            .where(ChangeLogEntry.committed_at < cutoff, ChangeLogEntry.seq.is_not(None))
             .order_by(ChangeLogEntry.seq.desc())
             .limit(1)
         )
