@@ -131,15 +131,16 @@ class FaultProxy:
             client_sock.close()
             return
         cut = threading.Event()
+        answered = threading.Event()
 
         def up() -> None:
             try:
                 while data := client_sock.recv(65536):
                     if self.mode == "drop_commit_reply" and b"COMMIT" in data:
+                        cut.set()  # from now on nothing goes back to the client
                         server.sendall(data)
-                        server.recv(65536)  # the server has answered: committed
+                        answered.wait(10)  # ``down`` saw the server answer: committed
                         self.commits_dropped += 1
-                        cut.set()
                         break
                     if self.mode == "blackhole":
                         cut.wait()
@@ -150,13 +151,20 @@ class FaultProxy:
             server.close()
 
         def down() -> None:
+            # only this thread reads the server: the COMMIT's answer (CommandComplete "COMMIT")
+            # cannot slip through to the client while another thread waits for it
+            held = b""
             try:
                 while data := server.recv(65536):
                     if cut.is_set():
-                        break
+                        held += data
+                        if b"COMMIT\x00" in held or b"ROLLBACK\x00" in held:
+                            break
+                        continue
                     client_sock.sendall(data)
             except OSError:
                 pass
+            answered.set()
             client_sock.close()
 
         threading.Thread(target=up, daemon=True).start()
