@@ -13,9 +13,9 @@
   each measured claim a window frees itself, unmeasured: the service's start and finish presses
   for call-next, two bare UPDATEs for the baseline.
 - ``call_next_*_vs_counted_bare``: the same, against the bare claim that also takes a number
-  under one counter row's lock held to the commit (as every write to the central store does
-  for its change-log entries: commit order = log order); it shows how much of the gap is that
-  serialisation rather than the press itself.
+  under one counter row's lock held to the commit (as every write to the central store did for
+  its change-log entries before migration 0014_change_log_assign; the entries are now numbered
+  when a pull reads them), for reference.
 - ``call_next_*_vs_unit_of_work``: the one-statement press against the same press through the
   unit of work (the path of a central store without the function), driven the same way.
 - ``display_delay``: from the start of a call press until the display has been told by
@@ -118,7 +118,7 @@ CLAIM = (
     "WHERE state = 'issued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id"
 )
 #: the same claim taking a number under one counter row's lock held to the commit, as every
-#: write to the central store does for its change-log entries (commit order = log order)
+#: write to the central store did for its change-log entries before 0014_change_log_assign
 CLAIM_COUNTED = (
     "WITH n AS (UPDATE bare_counter SET value = value + 1 RETURNING value) "
     + CLAIM

@@ -15,9 +15,11 @@ with their own version and stamp and must not be echoed back.
 A store opened with ``role="central"`` captures the same changes into the central ``change_log``
 instead of an outbox, so that every write to a synced table on the central store (a pushed change
 or a direct write by an online service such as the queue's "call next") reaches the log that the
-workstations pull. The log entries of a transaction get their sequence numbers at the very end of
-the transaction, under the lock of the ``sync_counter`` row, so sequence order is commit order: a
-reader that sees entry ``n`` sees every entry below ``n``. Code applying changes itself in a
+workstations pull. Sequence order is commit order: a reader that sees entry ``n`` sees every entry
+below ``n``. On PostgreSQL the entries are written without a number and without any shared lock;
+the central function ``change_log_assign()`` numbers committed entries before a pull reads them
+(``clerk_app.sync.central.assign_change_log``). On SQLite a transaction numbers its entries at its
+very end under the lock of the ``sync_counter`` row. Code applying changes itself in a
 ``capture=False`` unit of work on the central store records them with ``record_change``.
 """
 
@@ -198,22 +200,30 @@ def discard_changes_from(session: Session, count: int) -> None:
 
 
 def _write_change_log(session: Session) -> None:
-    """``before_commit`` on a central store: number the queued entries in commit order."""
+    """``before_commit`` on a central store: write the queued entries (numbered in commit order on
+    SQLite; left for ``change_log_assign`` on PostgreSQL)."""
     if session.info.get(_LOG_PENDING) or session.new or session.dirty:
         session.flush()
     entries: list[dict[str, Any]] = session.info.pop(_LOG_PENDING, [])
     if not entries:
         return
     connection = session.connection()
-    # The row lock taken here is held until this transaction commits, a moment later; another
-    # writer blocks on it, so it gets higher numbers AND commits after us.
+    now = dt.datetime.now(dt.UTC)
+    if connection.dialect.name == "postgresql":
+        # No number and no shared lock: ``change_log_assign()`` numbers the entries once this
+        # transaction has committed (in ``id`` order, the order inserted here), before a pull.
+        for entry in entries:
+            entry["committed_at"] = now
+        insert_rows(connection, ChangeLogEntry.__table__, entries, direct=True)  # type: ignore[arg-type]
+        return
+    # SQLite: the row lock taken here is held until this transaction commits, a moment later
+    # (the database's write lock serialises writers anyway), so numbers follow commit order.
     last = connection.execute(
         update(SyncCounter)
         .where(SyncCounter.name == "change_log")
         .values(value=SyncCounter.value + len(entries))
         .returning(SyncCounter.value)
     ).scalar_one()
-    now = dt.datetime.now(dt.UTC)
     first = last - len(entries) + 1
     for offset, entry in enumerate(entries):
         entry["seq"] = first + offset

@@ -1,7 +1,8 @@
 """The central side of sync: apply a pushed batch, read the change log, snapshots, device facts.
 
 Everything here runs against a ``Store`` opened with ``role="central"``: the change-log entries a
-batch records are numbered in commit order when its transaction commits (``clerk_app.store.uow``).
+batch records are numbered in commit order (``clerk_app.store.uow``; on PostgreSQL by
+``assign_change_log`` before a pull reads them).
 
 Applying a batch is one transaction: earlier processed entries (by ``(device, seq)`` in the push
 ledger) are answered from the ledger and change nothing; new entries are decided by their table's
@@ -582,9 +583,23 @@ def report_device(central: Store, device_id: str, **values: Any) -> None:
 # --- pull ---------------------------------------------------------------------------------
 
 
+def assign_change_log(conn: Connection) -> None:
+    """On PostgreSQL, number every committed change-log entry still without a number (in one
+    short transaction of its own, committed here; ``change_log_assign`` of migration
+    ``0014_change_log_assign``). Writers leave their entries unnumbered and take no shared lock;
+    an entry whose transaction commits after this run is numbered by a later run, after
+    everything numbered now, so a cursor never passes it. Nothing to do on SQLite, where a
+    writer numbers its own entries at commit."""
+    if conn.dialect.name != "postgresql":
+        return
+    conn.execute(text("SELECT change_log_assign()"))
+    conn.commit()
+
+
 def read_changes(central: Store, after: int, limit: int = 1000) -> ChangePage:
     """Change-log entries with ``seq > after`` in sequence order (= commit order), at most ``limit``."""
     with central.engine.connect() as conn:
+        assign_change_log(conn)
         pruned = _counter(conn, "pruned_through")
         high_water = _counter(conn, "change_log")
         if after < pruned:
@@ -649,6 +664,11 @@ def _read_page_postgres(conn: Connection, after: int, limit: int) -> tuple[Chang
 def read_snapshot(central: Store) -> Snapshot:
     """Every synced row as of one consistent moment, and the sequence that moment corresponds to."""
     engine = central.engine
+    with engine.connect() as conn:
+        # not needed for correctness (an entry committed but not yet numbered is in the snapshot's
+        # rows and comes again, numbered above its high water, to be skipped as already held), but
+        # it keeps such repeats few
+        assign_change_log(conn)
     options: dict[str, Any] = {} if is_sqlite(engine) else {"isolation_level": "REPEATABLE READ"}
     with engine.connect().execution_options(**options) as conn, conn.begin():
         high_water = _counter(conn, "change_log")
@@ -666,7 +686,8 @@ def prune_change_log(central: Store, older_than: dt.timedelta) -> int:
         session = uow.session
         last = session.scalar(
             select(ChangeLogEntry.seq)
-            .where(ChangeLogEntry.committed_at < cutoff)
+            # an entry not numbered yet (PostgreSQL) has not been pulled by anyone: it stays
+            .where(ChangeLogEntry.committed_at < cutoff, ChangeLogEntry.seq.is_not(None))
             .order_by(ChangeLogEntry.seq.desc())
             .limit(1)
         )

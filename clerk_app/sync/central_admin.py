@@ -26,14 +26,16 @@ from clerk_app.store import migrate
 from clerk_app.store.engine import is_sqlite, make_engine
 from clerk_app.store.models import SyncCounter, SyncDevice
 from clerk_app.store.state import ensure_device_id
+from clerk_app.sync.central import assign_change_log
 from clerk_app.sync.codec import synced_tables
 from clerk_app.sync.protocol import SCHEMA_VERSION
 
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 #: tables a device role writes besides the synced ones
 _BOOKKEEPING_GRANTS = {
+    # (no right on ``sync_counter``: the change log is numbered by ``change_log_assign()``, which
+    # runs with its owner's rights)
     "change_log": "INSERT",
-    "sync_counter": "UPDATE",
     "sync_push_ledger": "INSERT",
     "sync_devices": "INSERT, UPDATE",
 }
@@ -154,6 +156,9 @@ def create_device_role(url: str, role: str, password: str, hall_ids: Iterable[uu
                 conn.execute(text(f'GRANT {rights} ON "{info.name}" TO {quoted}'))
             for table, rights in _BOOKKEEPING_GRANTS.items():
                 conn.execute(text(f'GRANT {rights} ON "{table}" TO {quoted}'))
+            # a role made before the change log was numbered by change_log_assign() had this
+            conn.execute(text(f'REVOKE UPDATE ON "sync_counter" FROM {quoted}'))
+            conn.execute(text(f"GRANT EXECUTE ON FUNCTION change_log_assign() TO {quoted}"))
             conn.execute(text("DELETE FROM sync_role_halls WHERE role_name = :r"), {"r": role})
             for hall_id in hall_ids:
                 conn.execute(
@@ -167,6 +172,8 @@ def create_device_role(url: str, role: str, password: str, hall_ids: Iterable[uu
 def central_status(url: str) -> CentralStatus:
     engine = make_engine(url)
     try:
+        with engine.connect() as conn:
+            assign_change_log(conn)  # the lags count every committed entry
         with Session(engine) as session:
             counters = {n: v for n, v in session.execute(select(SyncCounter.name, SyncCounter.value))}
             high_water = int(counters.get("change_log", 0))

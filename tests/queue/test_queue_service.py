@@ -20,6 +20,7 @@ from clerk_app.services.runtime import open_store
 from clerk_app.store.models import ChangeLogEntry, OutboxEntry
 from clerk_app.store.models.queue import Ticket, TicketEvent
 from clerk_app.store.uow import Store
+from clerk_app.sync.central import assign_change_log
 
 
 @pytest.fixture
@@ -238,6 +239,8 @@ def test_statement_changes_reach_the_change_log(svc: QueueService, central: Stor
     w = clerk(1)
     t = svc.call_next(w, key())
     assert t is not None
+    with central.engine.connect() as conn:
+        assign_change_log(conn)  # as a pull does first (on PostgreSQL the writers leave no number)
     with Session(central.engine) as s:
         rows = s.scalars(
             select(ChangeLogEntry).where(ChangeLogEntry.row_id == t.id).order_by(ChangeLogEntry.seq)

@@ -14,6 +14,7 @@ from clerk_app.services.runtime import open_store
 from clerk_app.store.engine import sqlite_url
 from clerk_app.store.models import Hall, OutboxEntry
 from clerk_app.store.uow import Store
+from clerk_app.sync import central as central_side
 from clerk_app.sync import faults
 
 
@@ -66,6 +67,13 @@ def count(store: Store, model: type) -> int:
 
 def outbox(store: Store) -> int:
     return count(store, OutboxEntry)
+
+
+def number_log(central: Store) -> None:
+    """Number the committed change-log entries, as a pull does first (PostgreSQL; on SQLite a
+    writer numbers its own)."""
+    with central.engine.connect() as conn:
+        central_side.assign_change_log(conn)
 
 
 # --- a TCP proxy between a workstation and PostgreSQL, with faults --------------------------
@@ -123,15 +131,16 @@ class FaultProxy:
             client_sock.close()
             return
         cut = threading.Event()
+        answered = threading.Event()
 
         def up() -> None:
             try:
                 while data := client_sock.recv(65536):
                     if self.mode == "drop_commit_reply" and b"COMMIT" in data:
+                        cut.set()  # from now on nothing goes back to the client
                         server.sendall(data)
-                        server.recv(65536)  # the server has answered: committed
+                        answered.wait(10)  # ``down`` saw the server answer: committed
                         self.commits_dropped += 1
-                        cut.set()
                         break
                     if self.mode == "blackhole":
                         cut.wait()
@@ -142,13 +151,20 @@ class FaultProxy:
             server.close()
 
         def down() -> None:
+            # only this thread reads the server: the COMMIT's answer (CommandComplete "COMMIT")
+            # cannot slip through to the client while another thread waits for it
+            held = b""
             try:
                 while data := server.recv(65536):
                     if cut.is_set():
-                        break
+                        held += data
+                        if b"COMMIT\x00" in held or b"ROLLBACK\x00" in held:
+                            break
+                        continue
                     client_sock.sendall(data)
             except OSError:
                 pass
+            answered.set()
             client_sock.close()
 
         threading.Thread(target=up, daemon=True).start()

@@ -215,6 +215,21 @@ def test_pulled_payload_from_newer_schema_ignores_unknown_columns(
     assert _hall(a, hall.id).code == "N"
 
 
+def test_prune_keeps_entries_not_yet_numbered(central: Store, make_ws: Callable[[str], Store]) -> None:
+    a = make_ws("a")
+    add_hall(a, "P0")
+    client.sync_round(a, central)  # its pull numbers P0's entry
+    add_hall(central, "FRESH")  # on PostgreSQL left without a number until the next pull
+    removed = central_side.prune_change_log(central, dt.timedelta(seconds=-1))
+    report = client.pull(a, central)
+    if central.engine.dialect.name == "postgresql":
+        assert removed == 1 and not report.snapshot and report.received == 1 and report.cursor == 2
+    else:  # numbered at its commit, and pruned with the rest
+        assert removed == 2 and report.snapshot
+    with Session(a.engine) as s:
+        assert sorted(s.scalars(select(Hall.code))) == ["FRESH", "P0"]
+
+
 def test_cursor_older_than_retention_gets_snapshot(central: Store, make_ws: Callable[[str], Store]) -> None:
     a = make_ws("a")
     for i in range(3):

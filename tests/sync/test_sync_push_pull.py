@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from conftest import add_hall, count, outbox
+from conftest import add_hall, count, number_log, outbox
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,7 @@ def test_push_applies_batches_and_empties_outbox(central: Store, make_ws: Callab
     assert (report.pushed, report.batches, report.rejected) == (7, 3, 0)
     assert outbox(ws) == 0
     assert set(_halls(central)) == {f"H{i}" for i in range(7)}
+    number_log(central)
     with Session(central.engine) as s:
         ledger = s.scalars(select(PushLedgerEntry).order_by(PushLedgerEntry.seq)).all()
         log = s.scalars(select(ChangeLogEntry).order_by(ChangeLogEntry.seq)).all()
@@ -108,6 +109,7 @@ def test_direct_central_write_reaches_change_log(central: Store, make_ws: Callab
         assert row is not None
         row.contact_phone = "0471-1"
         uow.commit()
+    number_log(central)
     with Session(central.engine) as s:
         log = s.scalars(select(ChangeLogEntry).order_by(ChangeLogEntry.seq)).all()
         assert s.scalar(select(uow_mod.OutboxEntry.seq)) is None  # central keeps no outbox
@@ -126,6 +128,7 @@ def test_rolled_back_central_write_leaves_no_log(central: Store) -> None:
         uow.flush()
     assert count(central, ChangeLogEntry) == 0
     add_hall(central, "Y")
+    number_log(central)
     with Session(central.engine) as s:
         assert s.scalars(select(ChangeLogEntry.seq)).all() == [1]
 
@@ -165,13 +168,14 @@ def test_late_commit_is_never_skipped(pg_url: str, make_ws: Callable[[str], Stor
         assert second.received == 1 and set(_halls(ws)) == {"EARLY", "LATE"}
         assert second.cursor == 2
 
-        # a writer that holds the counter (numbered, not yet committed) blocks later writers, and
-        # a pull meanwhile sees neither: nothing can be skipped
+        # a writer whose log entries are written but not committed blocks nobody: a later writer
+        # commits at once, a pull meanwhile gets the later one only, and the held one comes in
+        # the next pull with a higher number (commit order), behind no cursor
         holder = central.unit_of_work()
         holder.__enter__()
         holder.session.add(Hall(code="HOLD", name="持锁", authority="局"))
         holder.flush()
-        uow_mod._write_change_log(holder.session)  # numbered now, commit comes later
+        uow_mod._write_change_log(holder.session)  # its entry is in the table, uncommitted
         done = threading.Event()
 
         def other() -> None:
@@ -180,22 +184,87 @@ def test_late_commit_is_never_skipped(pg_url: str, make_ws: Callable[[str], Stor
 
         thread = threading.Thread(target=other)
         thread.start()
-        assert not done.wait(0.5)  # waits for the counter
-        assert client.pull(ws, central).received == 0
+        assert done.wait(10)  # no shared lock: the other writer does not wait for the holder
+        thread.join(10)
+        third = client.pull(ws, central)
+        assert third.received == 1 and set(_halls(ws)) == {"EARLY", "LATE", "NEXT"}
+        assert third.cursor == 3
+        assert client.pull(ws, central).received == 0  # the run does not number the open one
         holder.commit()
         holder.__exit__(None, None, None)
-        thread.join(10)
-        assert done.is_set()
-        third = client.pull(ws, central)
-        assert third.received == 2 and set(_halls(ws)) == {"EARLY", "LATE", "HOLD", "NEXT"}
+        fourth = client.pull(ws, central)
+        assert fourth.received == 1 and fourth.cursor == 4
+        assert set(_halls(ws)) == {"EARLY", "LATE", "HOLD", "NEXT"}
         with Session(central.engine) as s:
             order = s.execute(select(ChangeLogEntry.seq, ChangeLogEntry.payload)).all()
         assert [p["code"] for _seq, p in sorted(order, key=lambda r: r[0])] == [
             "EARLY",
             "LATE",
-            "HOLD",
             "NEXT",
+            "HOLD",
         ]
+    finally:
+        central.dispose()
+
+
+@pytest.mark.postgres
+def test_concurrent_writers_and_pulls_see_no_gap(pg_url: str) -> None:
+    """Writers that hold their transactions open for a while, and readers pulling all the time
+    (each pull numbering first): every page a reader gets starts right after its cursor and has
+    no hole, and in the end every reader has every entry exactly once, in one order."""
+    import random
+    import time
+
+    from clerk_app.services.runtime import open_store
+
+    central = open_store(pg_url, kind="central")
+    writers, per_writer = 6, 15
+    received: dict[int, list[tuple[int, str]]] = {0: [], 1: []}
+    problems: list[str] = []
+    stop = threading.Event()
+
+    def write(n: int) -> None:
+        rng = random.Random(n)
+        for i in range(per_writer):
+            with central.unit_of_work() as uow:
+                uow.session.add(Hall(code=f"W{n}-{i}", name="并发", authority="局"))
+                uow.flush()
+                uow_mod._write_change_log(uow.session)  # the entry exists before the wait
+                time.sleep(rng.uniform(0, 0.02))
+                uow.commit()
+
+    def read(r: int) -> None:
+        cursor = 0
+        while True:
+            finished = stop.is_set()
+            page = central_side.read_changes(central, cursor, limit=7)
+            seqs = [c.seq for c in page.changes]
+            if seqs != list(range(cursor + 1, cursor + 1 + len(seqs))):
+                problems.append(f"reader {r}: after {cursor} got {seqs}")
+                return
+            received[r].extend((c.seq, c.payload["code"]) for c in page.changes)
+            cursor = page.cursor
+            if finished and not seqs:
+                return
+
+    try:
+        readers = [threading.Thread(target=read, args=(r,)) for r in received]
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+        for t in readers + threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        stop.set()
+        for t in readers:
+            t.join(60)
+        assert problems == []
+        everything = {f"W{n}-{i}" for n in range(writers) for i in range(per_writer)}
+        assert received[0] == received[1]
+        codes = [code for _seq, code in received[0]]
+        assert len(codes) == len(everything) and set(codes) == everything
+        for n in range(writers):  # one writer's transactions commit one after another: in order
+            mine = [c for c in codes if c.startswith(f"W{n}-")]
+            assert mine == [f"W{n}-{i}" for i in range(per_writer)]
     finally:
         central.dispose()
 

@@ -13,7 +13,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Identity, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clerk_app.store.base import Base, SyncedMixin, utcnow
@@ -22,14 +22,21 @@ from clerk_app.store.base import Base, SyncedMixin, utcnow
 class ChangeLogEntry(Base):
     """One applied change of a synced row on the central store.
 
-    ``seq`` follows commit order: it is handed out at the end of the writing transaction while it
-    holds the lock of the ``sync_counter`` row (see ``clerk_app.store.uow``), so a reader that
-    sees ``seq = n`` also sees every entry below ``n``.
+    ``seq`` follows commit order: a reader that sees ``seq = n`` also sees every entry below
+    ``n``. On PostgreSQL a writer inserts its entries without a number (``seq`` NULL; ``id``, the
+    insertion order, comes from an identity) and takes no shared lock; the function
+    ``change_log_assign`` (migration ``0014_change_log_assign``), run before every pull, numbers
+    the committed entries in one short transaction of its own. On SQLite the writer numbers them
+    at the end of its transaction from the ``sync_counter`` row (the database's write lock
+    serialises writers anyway); see ``clerk_app.store.uow``.
     """
 
     __tablename__ = "change_log"
 
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True, autoincrement=True
+    )
+    seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True, default=None)
     table_name: Mapped[str] = mapped_column(String(64))
     row_id: Mapped[uuid.UUID] = mapped_column()
     op: Mapped[str] = mapped_column(String(8))
@@ -40,11 +47,22 @@ class ChangeLogEntry(Base):
     changed: Mapped[list[str]] = mapped_column(JSON, default=list)
     payload: Mapped[dict[str, Any]] = mapped_column()
     committed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    __table_args__ = (Index("ix_change_log_row_version", "row_id", "version"),)
+    __table_args__ = (
+        Index("ix_change_log_row_version", "row_id", "version"),
+        Index("ix_change_log_seq", "seq", unique=True),
+        # the entries still to be numbered (few at any moment; empty on SQLite)
+        Index(
+            "ix_change_log_unassigned",
+            "id",
+            postgresql_where=text("seq IS NULL"),
+            sqlite_where=text("seq IS NULL"),
+        ),
+    )
 
 
 class SyncCounter(Base):
-    """Named counters: ``change_log`` (last sequence handed out), ``pruned_through`` (entries at or
+    """Named counters: ``change_log`` (last sequence handed out; on PostgreSQL moved only by
+    ``change_log_assign``), ``pruned_through`` (entries at or
     below it were removed by retention), ``schema`` (the central sync schema version)."""
 
     __tablename__ = "sync_counter"
