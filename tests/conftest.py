@@ -116,3 +116,24 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite+pysqlite:///{tmp_path / 'store.sqlite'}"
     return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def station(qapp: object, data_dir: Path) -> Iterator[object]:
+    """A workstation on the demo hall, signed out (the GUI tests sign in). The GUI is imported
+    here, not at the top of this file: most tests never need it."""
+    from clerk_app.gui import app as gui_app
+    from clerk_app.gui.workstation import Workstation
+    from clerk_app.services.demo import ensure_demo
+    from clerk_app.services.runtime import open_runtime
+    from clerk_app.settings import resolve_paths
+
+    gui_app.configure(qapp, "zh_CN")  # type: ignore[arg-type]
+    runtime = open_runtime(resolve_paths(data_dir))
+    ensure_demo(runtime.central, runtime.local)
+    ws = Workstation(runtime, qapp)  # type: ignore[arg-type]
+    ws.errors.interactive = False
+    yield ws
+    if ws.window is not None:
+        ws.window.close()
+    ws.shutdown()

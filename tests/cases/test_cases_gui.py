@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -18,7 +15,6 @@ from sqlalchemy import select
 
 from clerk_app.documents.signing import create_signer
 from clerk_app.domain.catalogue_io import load_demo_catalogue
-from clerk_app.gui import app as gui_app
 from clerk_app.gui.pages import PAGES
 from clerk_app.gui.pages.cases import CasesPage, StepDialog
 from clerk_app.gui.pages.intake import IntakePage
@@ -27,30 +23,15 @@ from clerk_app.gui.workstation import Workstation
 from clerk_app.services import intake as intake_service
 from clerk_app.services.auth import AuthService, UserSession
 from clerk_app.services.cases import CaseService
-from clerk_app.services.demo import DEMO_USERS, ensure_demo
+from clerk_app.services.demo import DEMO_USERS
 from clerk_app.services.documents import SIGNING_KEY
 from clerk_app.services.intake import ApplicantIn, IntakeForm, IntakeService, MaterialIn
-from clerk_app.services.runtime import open_runtime
-from clerk_app.settings import resolve_paths
 from clerk_app.store.models import Setting
 from clerk_app.store.models.cases import CaseEventRecord
 
 FOOD_LICENCE = "113501000300100158000105005000005"
 MINE_ID, THEIRS_ID, OLD_ID = "11010519491231002X", "320311197707060018", "350102198001010011"
 CST = dt.timezone(dt.timedelta(hours=8))
-
-
-@pytest.fixture
-def station(qapp: QApplication, data_dir: Path) -> Iterator[Workstation]:
-    gui_app.configure(qapp, "zh_CN")
-    runtime = open_runtime(resolve_paths(data_dir))
-    ensure_demo(runtime.central, runtime.local)
-    ws = Workstation(runtime, qapp)
-    ws.errors.interactive = False
-    yield ws
-    if ws.window is not None:
-        ws.window.close()
-    ws.shutdown()
 
 
 def _form(intake: IntakeService, name: str, id_number: str, phone: str, missing: int = 0) -> IntakeForm:

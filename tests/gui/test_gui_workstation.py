@@ -25,19 +25,6 @@ def _password(username: str) -> str:
     return next(u.password for u in DEMO_USERS if u.username == username)
 
 
-@pytest.fixture
-def station(qapp: QApplication, data_dir: Path) -> Workstation:
-    gui_app.configure(qapp, "zh_CN")
-    runtime = open_runtime(resolve_paths(data_dir))
-    ensure_demo(runtime.central, runtime.local)
-    ws = Workstation(runtime, qapp)
-    ws.errors.interactive = False
-    yield ws
-    if ws.window is not None:
-        ws.window.close()
-    ws.shutdown()
-
-
 def _sign_in(qtbot: QtBot, station: Workstation, username: str, window_index: int = 2) -> MainWindow:
     dialog = station.login_dialog()
     qtbot.addWidget(dialog)
@@ -219,7 +206,6 @@ def test_sign_in_window_shows_before_the_stores_open(
     qtbot: QtBot, qapp: QApplication, data_dir: Path
 ) -> None:
     from clerk_app.gui.launch import Launcher
-    from clerk_app.settings import resolve_paths
 
     paths = resolve_paths(data_dir).ensure()
 
@@ -256,7 +242,6 @@ def test_store_from_a_newer_release_is_explained_not_traced(
     qtbot: QtBot, qapp: QApplication, data_dir: Path
 ) -> None:
     from clerk_app.gui.launch import Launcher
-    from clerk_app.settings import resolve_paths
     from clerk_app.store.migrate import StoreTooNewError
 
     paths = resolve_paths(data_dir).ensure()

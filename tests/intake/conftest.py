@@ -6,19 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication
 
 from clerk_app.domain.catalogue import FieldType
 from clerk_app.domain.catalogue_io import load_demo_catalogue
 from clerk_app.domain.workdays import WorkCalendar
-from clerk_app.gui import app as gui_app
-from clerk_app.gui.workstation import Workstation
 from clerk_app.security.roles import Role
 from clerk_app.services.auth import UserSession
-from clerk_app.services.demo import ensure_demo
 from clerk_app.services.intake import (
     ApplicantIn,
     IntakeForm,
@@ -27,8 +22,7 @@ from clerk_app.services.intake import (
     MaterialState,
     extra_fields_of,
 )
-from clerk_app.services.runtime import open_runtime, open_store
-from clerk_app.settings import resolve_paths
+from clerk_app.services.runtime import open_store
 from clerk_app.store.uow import Store
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -125,17 +119,3 @@ def complete_form(service: IntakeService) -> Callable[..., IntakeForm]:
         return IntakeForm(**{**{f: getattr(form, f) for f in IntakeForm.__dataclass_fields__}, **changes})
 
     return build
-
-
-@pytest.fixture
-def station(qapp: QApplication, data_dir: Path) -> Iterator[Workstation]:
-    """A workstation with the demo data, signed out (the GUI tests sign in)."""
-    gui_app.configure(qapp, "zh_CN")
-    runtime = open_runtime(resolve_paths(data_dir))
-    ensure_demo(runtime.central, runtime.local)
-    ws = Workstation(runtime, qapp)
-    ws.errors.interactive = False
-    yield ws
-    if ws.window is not None:
-        ws.window.close()
-    ws.shutdown()

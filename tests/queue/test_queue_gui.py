@@ -287,19 +287,6 @@ def test_espeak_fallback_renders_each_call_and_keeps_them_in_turn(qtbot: QtBot) 
     assert wavs and all(wav_seconds(w) > 0.5 for w in wavs), "espeak-ng wrote the WAV files"
 
 
-@pytest.fixture
-def station(qapp: QApplication, data_dir: Path) -> Iterator[Workstation]:
-    gui_app.configure(qapp, "zh_CN")
-    rt = open_runtime(resolve_paths(data_dir))
-    ensure_demo(rt.central, rt.local)
-    ws = Workstation(rt, qapp)
-    ws.errors.interactive = False
-    yield ws
-    if ws.window is not None:
-        ws.window.close()
-    ws.shutdown()
-
-
 def test_docked_panel_answers_its_keys_over_the_intake_page_and_asks_for_a_rating(
     qtbot: QtBot, station: Workstation
 ) -> None:

@@ -3,17 +3,14 @@ thread, progress for a large sync, and the Sync page's rejections with re-apply 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from conftest import add_hall, outbox
-from PySide6.QtWidgets import QApplication, QLabel
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from clerk_app.gui import app as gui_app
 from clerk_app.gui.main_window import MainWindow
 from clerk_app.gui.pages import PAGES
 from clerk_app.gui.pages.sync import SyncPage
@@ -21,27 +18,13 @@ from clerk_app.gui.sync_status import SyncController, SyncIndicator
 from clerk_app.gui.workstation import Workstation
 from clerk_app.security.roles import Role
 from clerk_app.services.auth import AuthService
-from clerk_app.services.demo import DEMO_USERS, ensure_demo
-from clerk_app.services.runtime import open_runtime, open_store
-from clerk_app.settings import resolve_paths
+from clerk_app.services.demo import DEMO_USERS
+from clerk_app.services.runtime import open_store
 from clerk_app.store.engine import sqlite_url
 from clerk_app.store.models import AuditEntry, Department, SyncCounter, SyncRejection
 from clerk_app.store.uow import Store
 from clerk_app.sync import client
 from clerk_app.sync.protocol import SCHEMA_VERSION
-
-
-@pytest.fixture
-def station(qapp: QApplication, data_dir: Path) -> Iterator[Workstation]:
-    gui_app.configure(qapp, "zh_CN")
-    runtime = open_runtime(resolve_paths(data_dir))
-    ensure_demo(runtime.central, runtime.local)
-    ws = Workstation(runtime, qapp)
-    ws.errors.interactive = False
-    yield ws
-    if ws.window is not None:
-        ws.window.close()
-    ws.shutdown()
 
 
 def _open(qtbot: QtBot, station: Workstation, username: str = "wangxy") -> MainWindow:

@@ -4,24 +4,19 @@ fields (English in the English interface), times in hall time, states by their n
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clerk_app import i18n
 from clerk_app.domain.case_states import CaseState
-from clerk_app.gui import app as gui_app
 from clerk_app.gui.pages.sync import SyncPage
 from clerk_app.gui.workstation import Workstation
 from clerk_app.services.auth import AuthService
-from clerk_app.services.demo import DEMO_USERS, ensure_demo
-from clerk_app.services.runtime import open_runtime, open_store
-from clerk_app.settings import resolve_paths
+from clerk_app.services.demo import DEMO_USERS
+from clerk_app.services.runtime import open_store
 from clerk_app.store.engine import sqlite_url
 from clerk_app.store.models.cases import Applicant, Case
 from clerk_app.sync import client, labels
@@ -61,19 +56,6 @@ def test_values_read_as_on_the_screens() -> None:
     assert (
         labels.show_value("cases", "status", "a_state_from_a_newer_program") == "a_state_from_a_newer_program"
     )
-
-
-@pytest.fixture
-def station(qapp: QApplication, data_dir: Path) -> Iterator[Workstation]:
-    gui_app.configure(qapp, "zh_CN")
-    runtime = open_runtime(resolve_paths(data_dir))
-    ensure_demo(runtime.central, runtime.local)
-    ws = Workstation(runtime, qapp)
-    ws.errors.interactive = False
-    yield ws
-    if ws.window is not None:
-        ws.window.close()
-    ws.shutdown()
 
 
 def _losing_case_edit(station: Workstation, tmp_path: Path) -> None:
