@@ -11,6 +11,7 @@ A test checks that every ``_("…")`` / ``N_("…")`` literal in the package has
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 from clerk_app.paths import resource
@@ -93,3 +94,17 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     if forms:
         return forms[0] if n == 1 or len(forms) == 1 else forms[1]
     return singular if n == 1 else plural
+
+
+#: English month names, as QLocale(English, UnitedStates) writes them (``MMMM``)
+_EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+              "September", "October", "November", "December")  # fmt: skip
+
+
+def month_day(day: dt.date) -> str:
+    """A day without its year in the current language: ``11月28日`` / ``November 28`` (the
+    same as QLocale's ``M月d日`` / ``MMMM d`` for the language the GUI sets; services cannot use
+    Qt)."""
+    if _language == "en":
+        return f"{_EN_MONTHS[day.month - 1]} {day.day}"
+    return f"{day.month}月{day.day}日"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 
-from clerk_app.i18n import _
+from clerk_app.i18n import _, month_day
 from clerk_app.services.errors import UserError
 from clerk_app.services.queue_rules import CHINA, service_day
 from clerk_app.services.queue_views import IssuedTicket
@@ -65,7 +65,7 @@ def check_in(service: QueueService, uow: UnitOfWork, code_or_id: str, now: dt.da
     if appt.state == "cancelled":
         raise UserError(_("该预约已取消，请直接选择业务取号。"))
     if appt.service_day != day:
-        raise UserError(_("您的预约日期是 {d}，不是今天。").format(d=appt.service_day.strftime("%m月%d日")))
+        raise UserError(_("您的预约日期是 {d}，不是今天。").format(d=month_day(appt.service_day)))
     if appt.state == "checked_in":
         number = uow.session.scalar(select(Ticket.number).where(Ticket.id == appt.ticket_id)) or ""
         raise UserError(_("您已签到，号码是 {n}，请留意叫号。").format(n=number))

@@ -78,3 +78,34 @@ def test_check_in_answers_plainly(db_url: str) -> None:
     with pytest.raises(UserError, match="预约日期是 11月28日"):
         svc.check_in(demo_code(DAY, 2))
     store.dispose()
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_wrong_day_is_written_in_the_ui_language(qapp: object, db_url: str, language: str) -> None:
+    """The wrong-day answer names the booked day as the UI language writes it (the English
+    message said 11月28日): the same text QLocale gives for the language the GUI sets."""
+    from PySide6.QtCore import QDate, QLocale
+
+    from clerk_app import i18n
+
+    store, svc, clock = _hall(db_url)
+    clock.now = MORNING + dt.timedelta(days=1)
+    i18n.set_language(language)
+    english = language == "en"
+    locale = (
+        QLocale(QLocale.Language.English, QLocale.Country.UnitedStates)
+        if english
+        else QLocale(QLocale.Language.Chinese, QLocale.Country.China)
+    )
+    shown = locale.toString(QDate(DAY.year, DAY.month, DAY.day), "MMMM d" if english else "M月d日")
+    assert i18n.month_day(DAY) == shown == ("November 28" if english else "11月28日")
+    assert i18n.month_day(dt.date(2027, 3, 5)) == ("March 5" if english else "3月5日")  # no leading 0
+    with pytest.raises(UserError) as refused:
+        svc.check_in(demo_code(DAY, 2))
+    message = str(refused.value)
+    if english:
+        assert message == "Your appointment is on November 28, not today."
+        assert not any("\u4e00" <= ch <= "\u9fff" for ch in message), message
+    else:
+        assert message == "您的预约日期是 11月28日，不是今天。"
+    store.dispose()
