@@ -134,10 +134,9 @@ class MainWindow(QMainWindow):
         if finished is not None:
             finished.connect(self.ask_rating)
 
-    def ask_rating(self, ticket: object, matter: str) -> None:
+    def ask_rating(self, ticket: object, matter: str, ref: str = "") -> None:
         """A service ended with 办结 at the queue panel: the rating pad asks the applicant."""
-        ticket_id = getattr(ticket, "id", ticket)
-        self.rating_pad().request_rating(f"ticket:{ticket_id}", matter)
+        self.rating_pad().request_rating(ref or f"ticket:{getattr(ticket, 'id', ticket)}", matter)
 
     def rating_pad(self) -> RatingPad:
         """The applicant-facing rating pad: the 好差评 page's when it is there, else our own."""

@@ -457,6 +457,16 @@ class CaseService(CaseSteps):
             names = self._names[key] = tuple(found)
         return names
 
+    def matters_of(self, session: UserSession, case_number: str) -> tuple[str, ...]:
+        """The matter names of the case numbered ``case_number``, empty when this store has no
+        such case: what the applicant served for it is asked to rate."""
+        session.require(Permission.SERVE)
+        with self._store.unit_of_work() as uow:
+            codes = uow.session.scalar(
+                select(Case.matter_codes).where(Case.case_number == case_number.strip(), ~Case.deleted)
+            )
+        return self._matter_names(codes) if codes else ()
+
     def detail(self, session: UserSession, case_id: uuid.UUID) -> CaseDetail:
         """One case with its full event history and materials."""
         session.require(Permission.SERVE)

@@ -3,7 +3,9 @@
 The keys work whichever page is shown: the intake and case pages keep the plain F5 … F10 for their
 own steps, so the queue's presses are the same keys with Shift (Shift+F5 calls the next applicant).
 After 办结 the panel tells the workstation (``service_finished``), which asks the applicant for a
-rating on the rating pad.
+rating on the rating pad: for the matter of the case linked to the ticket when there is one (else
+the ticket's category), and also when 办结 sends a transferred ticket back to the window it came
+from (that window's service is rated again under its own reference when it ends).
 
 Every press carries a fresh idempotency key; a press whose call failed on the connection is
 retried once with the same key, so a lost reply never calls twice. When the central store
@@ -39,6 +41,7 @@ from clerk_app.gui.pages.base import Page, PageContext
 from clerk_app.gui.queue import while_alive
 from clerk_app.i18n import N_, _
 from clerk_app.security.roles import Permission
+from clerk_app.services.cases import CaseService
 from clerk_app.services.errors import UserError
 from clerk_app.services.queue import (
     PAUSE_REASONS,
@@ -90,8 +93,9 @@ class QueuePanel(Page):
     docked = True
     serving_started = Signal(object)
     view_changed = Signal(object)
-    #: (TicketView, category name): a ticket's service ended with 办结 at this window
-    service_finished = Signal(object, str)
+    #: (TicketView, matter or category name, service reference): a ticket's service ended with
+    #: 办结 at this window
+    service_finished = Signal(object, str, str)
 
     def __init__(self, ctx: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -102,6 +106,7 @@ class QueuePanel(Page):
         #: this window's offline number prefix (``07A-``), known once looked up
         self.local_prefix = ""
         self._block_reserved = False
+        self._case_service: CaseService | None = None
         form = load_form("queue_panel.ui", self)
         form.setStyleSheet(style_sheet("queue_panel.qss"))
         self.layout_.addWidget(form, 1)
@@ -228,13 +233,40 @@ class QueuePanel(Page):
             self._open_intake()
 
     def _finished(self, result: object) -> None:
-        """办结 went through: unless the ticket went back to the window that sent it here (its
-        service continues there), the applicant is asked to rate this service."""
-        if not isinstance(result, TicketView) or result.state != "done":
+        """办结 went through: the applicant is asked to rate this window's service. That is also
+        so when the ticket went back to the window that transferred it here: the service given
+        here is over, and the one there is rated again when it ends (its own reference)."""
+        if not isinstance(result, TicketView):
+            return
+        ref = service_ref(result, self.ctx.session.window_number)
+        if ref is None:
             return
         names = {c.code: c.name for c in self.view.categories} if self.view else {}
-        name = _("本窗口临时号") if result.offline else names.get(result.category, result.category)
-        self.service_finished.emit(result, name)
+        category = _("本窗口临时号") if result.offline else names.get(result.category, result.category)
+        if not result.case_ref:
+            self.service_finished.emit(result, category, ref)
+            return
+        who, case_number = self.ctx.session, result.case_ref
+
+        def matters() -> str:
+            return "、".join(self._cases().matters_of(who, case_number))
+
+        @while_alive
+        def found(matter: object) -> None:
+            self.service_finished.emit(result, str(matter) or category, ref)
+
+        @while_alive
+        def failed(exc: BaseException) -> None:
+            log.warning("matter of case %s not read: %s", case_number, exc)
+            self.service_finished.emit(result, category, ref)
+
+        self.ctx.tasks.db(matters, found, failed)
+
+    def _cases(self) -> CaseService:
+        """Made on the database thread at first use (it loads the matter catalogue)."""
+        if self._case_service is None:
+            self._case_service = CaseService(self.ctx.runtime.local)
+        return self._case_service
 
     def _open_intake(self) -> None:
         main = self.window()
@@ -419,3 +451,19 @@ class QueuePanel(Page):
             cells = (t.number, t.category, t.issued_at.astimezone(CHINA).strftime("%H:%M"), note)
             for col, text in enumerate(cells):
                 self.waiting.setItem(row, col, QTableWidgetItem(text))
+
+
+def service_ref(ticket: TicketView, window: int | None) -> str | None:
+    """The rated service's reference after 办结 at ``window``, None when nothing is to be rated.
+
+    ``ticket:<id>`` when the ticket is done; ``ticket:<id>/<window>@<start>`` when 办结 sent it
+    back to the window that transferred it here (a rating is one per reference, and the window
+    it returns to rates its own service under ``ticket:<id>`` when that ends)."""
+    if ticket.state == "done":
+        return f"ticket:{ticket.id}"
+    returned = ticket.state == "transferred" and ticket.routed_window not in (None, window)
+    if not returned:
+        return None
+    began = ticket.started_at or ticket.called_at
+    at = f"@{began.astimezone(CHINA):%H:%M:%S}" if began is not None else ""
+    return f"ticket:{ticket.id}/{window}{at}"
