@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ from clerk_app.gui.printing import PrinterChoices
 from clerk_app.gui.queue.display import HallDisplay, call_text
 from clerk_app.gui.queue.kiosk import Kiosk
 from clerk_app.gui.queue.panel import QueuePanel
-from clerk_app.gui.queue.speech import Announcer, EspeakEngine, SpeechEngine, wav_seconds
+from clerk_app.gui.queue.speech import Announcer, SpeechEngine
 from clerk_app.gui.rating_pad import RATING
 from clerk_app.gui.tasks import TaskRunner
 from clerk_app.gui.workstation import Workstation
@@ -268,23 +267,6 @@ def _panel_offline(qtbot: QtBot, runtime: Runtime, tasks: TaskRunner) -> QueuePa
     qtbot.waitUntil(lambda: panel.offline, timeout=15000)
     qtbot.waitUntil(lambda: panel.view is not None, timeout=5000)
     return panel
-
-
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
-@pytest.mark.qt_log_ignore("Couldn.t (load|resolve)", "PulseAudio", "QSoundEffect", "ALSA", "audio")
-def test_espeak_fallback_renders_each_call_and_keeps_them_in_turn(qtbot: QtBot) -> None:
-    engine = EspeakEngine(shutil.which("espeak-ng") or "espeak-ng")
-    announcer = Announcer(engine)
-    started: list[str] = []
-    announcer.started.connect(lambda text: started.append(f"{text}|{announcer.pending}"))
-    announcer.announce(call_text("A001", 3))
-    announcer.announce(call_text("A002", 5))
-    assert announcer.speaking == call_text("A001", 3) and announcer.pending == [call_text("A002", 5)]
-    with qtbot.waitSignals([announcer.spoken, announcer.spoken], timeout=40_000):
-        pass
-    assert len(started) == 2 and started[1].startswith(call_text("A002", 5))
-    wavs = list(engine._dir.glob("*.wav"))
-    assert wavs and all(wav_seconds(w) > 0.5 for w in wavs), "espeak-ng wrote the WAV files"
 
 
 def test_docked_panel_answers_its_keys_over_the_intake_page_and_asks_for_a_rating(

@@ -71,6 +71,9 @@ class EspeakEngine(SpeechEngine):
     """espeak-ng renders a WAV (Mandarin voice), QtMultimedia plays it."""
 
     name = "espeak-ng"
+    #: the WAV written for a text, before it is played (its path)
+    rendered = Signal(str)
+    VOICE = "cmn"
 
     def __init__(self, program: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -80,6 +83,7 @@ class EspeakEngine(SpeechEngine):
         self._dir = Path(tempfile.mkdtemp(prefix="clerk-voice-"))
         self._process = QProcess(self)
         self._process.finished.connect(self._rendered)
+        self._process.errorOccurred.connect(self._not_started)
         self._effect = QSoundEffect(self)
         self._effect.playingChanged.connect(self._playing)
         self._waiting = False
@@ -88,13 +92,20 @@ class EspeakEngine(SpeechEngine):
     def say(self, text: str) -> None:
         self._n += 1
         self._wav = self._dir / f"call{self._n % 4}.wav"
-        self._process.start(self._program, ["-v", "cmn", "-s", "150", "-w", str(self._wav), text])
+        self._wav.unlink(missing_ok=True)  # an old clip of the same name is never played instead
+        self._process.start(self._program, ["-v", self.VOICE, "-s", "150", "-w", str(self._wav), text])
+
+    def _not_started(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:  # no finished() follows
+            log.warning("espeak-ng could not be started: %s", self._process.errorString())
+            self.finished.emit()
 
     def _rendered(self, code: int, _status: object) -> None:
-        if code != 0 or not self._wav.exists():
+        if code != 0 or wav_seconds(self._wav) <= 0:
             log.warning("espeak-ng failed (%s)", code)
             self.finished.emit()
             return
+        self.rendered.emit(str(self._wav))
         self._waiting = True
         self._effect.setSource(QUrl.fromLocalFile(str(self._wav)))
         self._effect.play()
@@ -112,11 +123,12 @@ class EspeakEngine(SpeechEngine):
 
 
 def wav_seconds(path: Path) -> float:
+    """The clip's length; 0 for a file that is missing or not a WAV (nothing to play)."""
     try:
         with wave.open(str(path), "rb") as clip:
             return clip.getnframes() / float(clip.getframerate() or 1)
-    except (OSError, wave.Error):
-        return 5.0
+    except (OSError, EOFError, wave.Error):
+        return 0.0
 
 
 def pick_engine(parent: QObject | None = None) -> SpeechEngine | None:
