@@ -42,7 +42,14 @@ from clerk_app.services.errors import UserError
 from clerk_app.services.queue_appointments import AppointmentCheckIn, seed_demo_appointments
 from clerk_app.services.queue_base import _LOCK_RETRIES, CACHE_SECONDS, LOCAL_BLOCK_KEY, LOCAL_CATEGORY
 from clerk_app.services.queue_board import BoardListener, BoardMixin
-from clerk_app.services.queue_offline import OfflineMixin, block_letters, device_code, prepare_offline
+from clerk_app.services.queue_offline import (
+    OfflineMixin,
+    block_letters,
+    device_code,
+    device_code_of,
+    device_number,
+    prepare_offline,
+)
 from clerk_app.services.queue_presses import PressesMixin
 from clerk_app.services.queue_rules import (
     WAITING_STATES,
@@ -349,6 +356,8 @@ __all__ = [
     "WindowView",
     "block_letters",
     "device_code",
+    "device_code_of",
+    "device_number",
     "format_number",
     "prepare_offline",
     "seed_demo_queue",

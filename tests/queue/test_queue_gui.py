@@ -27,7 +27,7 @@ from clerk_app.gui.tasks import TaskRunner
 from clerk_app.gui.workstation import Workstation
 from clerk_app.services.auth import AuthService
 from clerk_app.services.demo import ensure_demo
-from clerk_app.services.queue import QueueService, device_code, seed_demo_queue
+from clerk_app.services.queue import QueueService, device_code, device_code_of, seed_demo_queue
 from clerk_app.services.queue_rules import CHINA, service_day
 from clerk_app.services.runtime import Runtime, open_runtime, open_store
 from clerk_app.settings import resolve_paths
@@ -220,6 +220,18 @@ def _panel(qtbot: QtBot, runtime: Runtime, tasks: TaskRunner, window: int = 3) -
     panel.show()
     qtbot.waitUntil(lambda: panel.view is not None, timeout=5000)
     return panel
+
+
+def test_online_panel_numbers_its_workstation_for_offline_tickets(
+    qtbot: QtBot, runtime: Runtime, tasks: TaskRunner
+) -> None:
+    """Online, the panel has the central store number this workstation once (its offline code)
+    and reserve today's block for its window."""
+    local = QueueService(runtime.local, offline=True)
+    assert local.local_device_code() is None
+    _panel(qtbot, runtime, tasks)
+    qtbot.waitUntil(lambda: local.local_block(clerk(3)) is not None, timeout=5000)
+    assert local.local_device_code() == device_code_of(1) and local.local_prefix(clerk(3)) == "03A-"
 
 
 def test_panel_f_keys_call_start_finish(qtbot: QtBot, runtime: Runtime, tasks: TaskRunner) -> None:
