@@ -68,6 +68,7 @@ class QueueBase:
         self._cache: dict[str, tuple[float, Any]] = {}
         #: PostgreSQL: "call next" through the server-side function (off if the schema lacks it)
         self._claim_fn = True
+        self._press_fn = True
 
     def _cached(self, key: str, load: Callable[[], Any]) -> Any:
         """Hall settings read by every call press, kept for ``CACHE_SECONDS`` (a change made

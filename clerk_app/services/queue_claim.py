@@ -1,4 +1,5 @@
-""" "Call next" on a PostgreSQL central store in one round trip.
+""" "Call next" and the presses on the window's own ticket, on a PostgreSQL central store, in
+one round trip each.
 
 The press is one ``SELECT … FROM queue_claim_next(…)`` in autocommit (the function of migration
 ``0012_queue_claim_fn``): it checks the press key, ranks and claims the window's next ticket with
@@ -9,6 +10,15 @@ in Python (the HLC stamps, the history row's id, the device id) is passed in.
 The statement runs on an engine of its own over the same database: autocommit, no pre-ping (the
 ping would be a second round trip). A connection found dead is retried once on a fresh one, which
 is safe because the press is keyed: if the lost attempt committed, the retry gets its ticket.
+
+The hall displays are told of the press by a ``NOTIFY`` sent right after it, in the same network
+round trip (psycopg's pipeline: the press, a sync point, then the notification as a transaction
+of its own, committed without waiting for the disk). Notifying inside the press's transaction
+would make every window's commit wait for every other's (see ``0015_queue_press_fn``).
+
+开始办理, 办结, 重呼, 过号 and 挂起 go through ``queue_press_ticket`` (migration
+``0015_queue_press_fn``) the same way; where each press may lead from each ticket state is taken
+from the ticket state machine here and passed in, so the function holds no rules of its own.
 """
 
 from __future__ import annotations
@@ -22,30 +32,60 @@ import uuid
 import weakref
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
+import psycopg
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 
+from clerk_app.domain import ticket_states as ts
 from clerk_app.i18n import _
 from clerk_app.services.auth import UserSession
 from clerk_app.services.errors import UserError
-from clerk_app.services.queue_rules import QueuePolicy, service_day, target_state
-from clerk_app.services.queue_views import TicketView, _is_duplicate_key
+from clerk_app.services.queue_rules import QueuePolicy, service_day, target_state, verdict
+from clerk_app.services.queue_views import TicketView
 from clerk_app.store.ids import new_id
 from clerk_app.store.uow import Store
 
 log = logging.getLogger("clerk.queue")
 
-CALL_SQL = text(
-    "SELECT c.outcome, (c.ticket).* FROM queue_claim_next(:key, :window, :clerk, :clerk_name, :now, "
-    ":day, :device, :ticket_hlc, :event_hlc, :event_id, :called, CAST(:defaults AS json)) AS c"
+CALL_SQL = (
+    "SELECT c.outcome, (c.ticket).* FROM queue_claim_next(%(key)s, %(window)s, %(clerk)s, "
+    "%(clerk_name)s, %(now)s, %(day)s, %(device)s, %(ticket_hlc)s, %(event_hlc)s, %(event_id)s, "
+    "%(called)s, %(defaults)s::json) AS c"
 )
 _CALLED = target_state("issued", "call")
+PRESS_SQL = (
+    "SELECT p.outcome, p.event, p.from_state, (p.ticket).* FROM queue_press_ticket(%(key)s, "
+    "%(action)s, %(ticket)s, %(window)s, %(clerk)s, %(now)s, %(device)s, %(ticket_hlc)s, "
+    "%(event_hlc)s, %(event_id)s, %(targets)s::json, %(recall_limit)s) AS p"
+)
+#: the displays' notification, a transaction of its own that need not wait for the disk (a
+#: notification is never kept across a server restart anyway)
+NOTIFY_SQL = "SELECT set_config('synchronous_commit', 'off', true), pg_notify('queue_board', %s)"
+#: the presses ``queue_press_ticket`` carries out, and the events each may become with the reason
+#: it is recorded with (办结 of a ticket transferred here with a return sends it back; a recall past
+#: the limit is a no-show)
+PRESS_EVENTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "start": (("start", ""),),
+    "finish": (("finish", ""), ("transfer", "return")),
+    "recall": (("recall", ""), ("no_show", "recall_limit")),
+    "no_show": (("no_show", ""),),
+    "park": (("park", ""),),
+}
 _engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 _engines_lock = threading.Lock()
 
 
 class ClaimUnavailable(RuntimeError):
     """The central store lacks the function (its schema is older): use the unit-of-work path."""
+
+
+class PressRefused(Exception):
+    """The press does not apply to the ticket as it is now: ``reason`` is ``illegal`` (the state
+    machine forbids it from ``from_state``), ``moved`` (another press changed it) or ``missing``."""
+
+    def __init__(self, reason: str, event: str, from_state: str | None, number: str | None) -> None:
+        super().__init__(reason)
+        self.reason, self.event, self.from_state, self.number = reason, event, from_state, number
 
 
 def claim_engine(engine: Engine) -> Engine:
@@ -88,42 +128,132 @@ def call_next(store: Store, who: UserSession, window: int, key: str, now: dt.dat
         "called": _CALLED,
         "defaults": policy_defaults(),
     }
-    engine = claim_engine(store.engine)
-    for attempt in (1, 2):
-        try:
-            with engine.connect() as conn:
-                row = conn.execute(CALL_SQL, params).one()
-            break
-        except IntegrityError as exc:
-            if _is_duplicate_key(exc, "uq_queue_tickets_active_window"):
-                raise UserError(_("本窗口已有正在办理的号，请先办结。")) from exc
-            if _is_duplicate_key(exc, "queue_requests") and attempt == 1:
-                continue  # the same key committed by a concurrent press: the retry replays it
-            raise
-        except ProgrammingError as exc:
-            if "queue_claim_next" in str(exc.orig):
-                raise ClaimUnavailable(str(exc.orig)) from exc
-            raise
-        except DBAPIError as exc:
-            if not exc.connection_invalidated or attempt == 2:
-                raise
-            log.warning("central connection lost during call next (%s); retrying the press", key)
-    outcome = row.outcome
+    row = _run(store, CALL_SQL, params, "queue_claim_next", key, window, "call_next")
+    outcome = row["outcome"]
     if outcome == "paused":
         raise UserError(_("窗口处于暂停状态，请先恢复叫号。"))
     if outcome == "key_mismatch":
         raise ValueError(f"idempotency key reused for call_next at {window}")
     if outcome == "replayed":
         log.info("replayed press %s (call_next)", key)
-    if row.id is None:
+    if row["id"] is None:
         return None
-    return _ticket_view(row._mapping)
+    return _ticket_view(row)
+
+
+def _run(
+    store: Store, sql: str, params: dict[str, Any], function: str, key: str, window: int, action: str
+) -> dict[str, Any]:
+    """Run one keyed press statement in autocommit and notify the displays after its commit; a
+    dropped connection is retried once (the key makes the retry return what the first attempt
+    did, if it committed). Database errors come out as SQLAlchemy's, as from any other call."""
+    engine = claim_engine(store.engine)
+    notice = json.dumps({"window": window, "press": action})
+    for attempt in (1, 2):
+        with engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            assert isinstance(raw, psycopg.Connection)
+            try:
+                return _execute(raw, sql, params, notice)
+            except psycopg.errors.UniqueViolation as exc:
+                constraint = exc.diag.constraint_name or ""
+                if constraint == "uq_queue_tickets_active_window":
+                    raise UserError(_("本窗口已有正在办理的号，请先办结。")) from exc
+                if constraint == "pk_queue_requests" and attempt == 1:
+                    continue  # the same key committed by a concurrent press: the retry replays it
+                raise _wrapped(sql, params, exc) from exc
+            except psycopg.errors.UndefinedFunction as exc:
+                if function in str(exc):  # a central store without the function
+                    raise ClaimUnavailable(str(exc)) from exc
+                raise _wrapped(sql, params, exc) from exc
+            except psycopg.OperationalError as exc:
+                conn.invalidate()
+                if attempt == 2:
+                    raise _wrapped(sql, params, exc, invalidated=True) from exc
+                log.warning("central connection lost during %s (%s); retrying the press", function, key)
+            except psycopg.Error as exc:
+                raise _wrapped(sql, params, exc) from exc
+    raise AssertionError("unreachable")
+
+
+def _execute(raw: psycopg.Connection[Any], sql: str, params: dict[str, Any], notice: str) -> dict[str, Any]:
+    """The press, then (once it has committed) the displays' notification, in one round trip."""
+    with raw.cursor() as cur:
+        if psycopg.Pipeline.is_supported():
+            with raw.pipeline() as pipe:
+                cur.execute(sql, params)
+                pipe.sync()  # the press commits here, on its own; an error stops before the notice
+                raw.execute(NOTIFY_SQL, (notice,))
+        else:  # a libpq without pipelines: two round trips
+            cur.execute(sql, params)
+            raw.execute(NOTIFY_SQL, (notice,))
+        assert cur.description is not None
+        names = [c.name for c in cur.description]
+        row = cur.fetchone()
+    assert row is not None
+    return dict(zip(names, row, strict=True))
+
+
+def _wrapped(sql: str, params: dict[str, Any], exc: psycopg.Error, *, invalidated: bool = False) -> Exception:
+    """``exc`` as SQLAlchemy raises it (the callers tell an unreachable store by those classes)."""
+    return DBAPIError.instance(sql, params, exc, psycopg.Error, connection_invalidated=invalidated)
+
+
+_targets_cache: dict[tuple[str, str], str] = {}
+
+
+def press_targets(action: str, role: str) -> str:
+    """JSON ``{event: {from_state: to_state}}`` of every transition ``action`` may make for
+    ``role``, from the ticket state machine."""
+    found = _targets_cache.get((action, role))
+    if found is None:
+        table: dict[str, dict[str, str]] = {}
+        for event, reason in PRESS_EVENTS[action]:
+            table[event] = {}
+            for state in ts.TicketState:
+                answer = verdict(state.value, event, role, reason)
+                if answer.allowed and answer.target is not None:
+                    table[event][state.value] = str(answer.target)
+        found = _targets_cache[(action, role)] = json.dumps(table, sort_keys=True)
+    return found
+
+
+def press(
+    store: Store, who: UserSession, window: int, key: str, action: str, ticket_id: uuid.UUID, now: dt.datetime
+) -> TicketView | None:
+    """One press on ``ticket_id`` (``action`` in ``PRESS_EVENTS``) as one statement; raises
+    ``PressRefused`` when it does not apply to the ticket as it is now (nothing written)."""
+    params = {
+        "key": key,
+        "action": action,
+        "ticket": ticket_id,
+        "window": window,
+        "clerk": who.user_id,
+        "now": now.astimezone(dt.UTC),
+        "device": store.device_id,
+        "ticket_hlc": str(store.clock.now()),
+        "event_hlc": str(store.clock.now()),
+        "event_id": new_id(),
+        "targets": press_targets(action, who.role.value),
+        "recall_limit": QueuePolicy().recall_limit,
+    }
+    row = _run(store, PRESS_SQL, params, "queue_press_ticket", key, window, action)
+    outcome = row["outcome"]
+    if outcome == "key_mismatch":
+        raise ValueError(f"idempotency key reused for {action} at {window}")
+    if outcome in ("illegal", "moved", "missing"):
+        raise PressRefused(outcome, row["event"], row["from_state"], row["number"])
+    if outcome == "replayed":
+        log.info("replayed press %s (%s)", key, action)
+    if row["id"] is None:
+        return None
+    return _ticket_view(row)
 
 
 _FIELDS = [f.name for f in dataclasses.fields(TicketView)]
 
 
-def _ticket_view(m: Any) -> TicketView:
+def _ticket_view(m: dict[str, Any]) -> TicketView:
     values = {name: m[name] for name in _FIELDS}
     for name in ("issued_at", "called_at", "started_at", "appointment_at"):
         if values[name] is not None:

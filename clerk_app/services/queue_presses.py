@@ -205,7 +205,8 @@ class PressesMixin(QueueBase):
             values = {"recall_count": ticket.recall_count + 1, "called_at": now}
             return self._transition(uow, ticket, "recall", who, window, now, values)
 
-        return self._press(who, key, "recall", act)
+        pressed, result = self._one_statement(who, key, "recall", ticket_id)
+        return result if pressed else self._press(who, key, "recall", act)
 
     def start(self, who: UserSession, ticket_id: uuid.UUID, key: str) -> TicketView | None:
         return self._simple(who, ticket_id, key, "start", lambda now: {"started_at": now})
@@ -239,7 +240,8 @@ class PressesMixin(QueueBase):
                                         detail={"to_window": back, "automatic": True})  # fmt: skip
             return self._transition(uow, ticket, "finish", who, window, now, {"finished_at": now})
 
-        return self._press(who, key, "finish", act)
+        pressed, result = self._one_statement(who, key, "finish", ticket_id)
+        return result if pressed else self._press(who, key, "finish", act)
 
     def transfer(
         self,
@@ -317,7 +319,38 @@ class PressesMixin(QueueBase):
         def act(uow: UnitOfWork, who: UserSession, window: int, now: dt.datetime) -> Ticket | None:
             return self._transition(uow, self._load(uow, ticket_id), event, who, window, now, values(now))
 
-        return self._press(who, key, event, act)
+        pressed, result = self._one_statement(who, key, event, ticket_id)
+        return result if pressed else self._press(who, key, event, act)
+
+    def _one_statement(
+        self, who: UserSession, key: str, action: str, ticket_id: uuid.UUID
+    ) -> tuple[bool, TicketView | None]:
+        """On a PostgreSQL central store, ``action`` on the window's ticket in one round trip
+        (``queue_claim.press``): ``(True, ticket)``; ``(False, None)`` where that path is not
+        available (the caller's unit of work then does the press)."""
+        if not (self._pg and self._store.is_central and not self._offline and self._press_fn):
+            return False, None
+        who.require(Permission.SERVE)
+        window = _window_of(who)
+        if not key or len(key) > 64:
+            raise ValueError("a press needs an idempotency key of 1..64 characters")
+        try:
+            done = queue_claim.press(self._store, who, window, key, action, ticket_id, self._clock())
+        except queue_claim.ClaimUnavailable:
+            log.warning("central store without queue_press_ticket: pressing through the unit of work")
+            self._press_fn = False
+            return False, None
+        except queue_claim.PressRefused as refused:
+            if refused.reason == "missing":
+                raise UserError(_("找不到这个号。")) from None
+            if refused.reason == "moved":
+                raise UserError(
+                    _("{n} 号的状态已被其他操作改变，请刷新后再试。").format(n=refused.number)
+                ) from None
+            reason = dict(queue_claim.PRESS_EVENTS[action]).get(refused.event, "")
+            answer = verdict(str(refused.from_state), refused.event, who.role.value, reason)
+            raise UserError(_("{n} 号：{why}。").format(n=refused.number, why=answer.message)) from None
+        return True, done
 
     def _press(
         self,

@@ -3,8 +3,9 @@ before the client heard so. The retried press (same idempotency key) gets the sa
 nothing is done twice.
 
 A small TCP proxy sits between the service and the server; armed, it forwards the client's
-message that commits (the one-statement ``queue_claim_next`` call of "call next", or the COMMIT
-of a unit of work) to the server and then cuts both sides instead of relaying the answer."""
+message that commits (the one-statement ``queue_claim_next`` call of "call next", the
+``queue_press_ticket`` call of the presses on the window's ticket, or the COMMIT of a unit of
+work) to the server and then cuts both sides instead of relaying the answer."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from clerk_app.store.uow import Store
 COMMIT_MESSAGE = b"Q\x00\x00\x00\x0bCOMMIT\x00"
 #: the autocommit call of the claim function (its statement text travels in the Parse message)
 CLAIM_MESSAGE = b"queue_claim_next("
+PRESS_MESSAGE = b"queue_press_ticket("
 
 
 class CommitCuttingProxy:
@@ -123,9 +125,14 @@ def test_call_next_reply_lost_after_commit_is_retried_to_the_same_ticket(
 
 
 @pytest.mark.postgres
-def test_retry_after_lost_commit_reply_returns_same_ticket(pg_url: str) -> None:
-    """A unit-of-work press (start serving): COMMIT reached the server, the reply was cut; the
-    caller's retry with the same key gets the same ticket and no second start."""
+@pytest.mark.parametrize("one_statement", [True, False], ids=["press-function", "unit-of-work"])
+def test_retry_after_lost_commit_reply_returns_same_ticket(
+    pg_url: str, one_statement: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Start serving, its commit reached the server and the reply was cut. Through the press
+    function the service retries the keyed press by itself and replays it; through the unit of
+    work the caller sees the error, and its retry with the same key gets the same ticket. Either
+    way there is one start."""
     direct = open_store(pg_url, kind="central")
     seed_demo_queue(direct)
     svc_direct = QueueService(direct)
@@ -134,16 +141,26 @@ def test_retry_after_lost_commit_reply_returns_same_ticket(pg_url: str) -> None:
     called = svc_direct.call_next(who, key())
     assert called is not None
     url = make_url(pg_url)
-    proxy = CommitCuttingProxy(url.host or "127.0.0.1", url.port or 5432)
+    proxy = CommitCuttingProxy(url.host or "127.0.0.1", url.port or 5432,
+                               PRESS_MESSAGE if one_statement else COMMIT_MESSAGE)  # fmt: skip
     proxied = Store(make_engine(url.set(host="127.0.0.1", port=proxy.port).render_as_string(False)),
                     direct.device_id, role="central")  # fmt: skip
     svc = QueueService(proxied)
+    svc._press_fn = one_statement
     press = key()
-    svc.window_categories(4)  # warm the pool through the proxy
+    svc.window_categories(4)  # warm both pools through the proxy
+    with claim_engine(proxied.engine).connect() as conn:
+        conn.execute(text("SELECT 1"))
     proxy.armed.set()
-    with pytest.raises(DBAPIError):
-        svc.start(who, called.id, press)
-    assert proxy.cut.is_set(), "the proxy cut the connection after the COMMIT"
+    if one_statement:
+        with caplog.at_level(logging.INFO, logger="clerk.queue"):
+            started = svc.start(who, called.id, press)
+        assert any(f"replayed press {press}" in r.getMessage() for r in caplog.records)
+        assert started is not None and started.state == "serving"
+    else:
+        with pytest.raises(DBAPIError):
+            svc.start(who, called.id, press)
+    assert proxy.cut.is_set(), "the proxy cut the connection after the commit"
     retried = svc.start(who, called.id, press)
     assert retried is not None and retried.state == "serving" and retried.id == called.id
     with Session(direct.engine) as s:

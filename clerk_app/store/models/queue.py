@@ -21,6 +21,8 @@ from clerk_app.store.base import Base, SyncedMixin, utcnow
 #: ticket states that occupy a window
 ACTIVE_STATES = ("called", "serving")
 _ACTIVE_SQL = "state IN ('called', 'serving') AND window_number IS NOT NULL"
+#: tickets "call next" may claim (the queue's ranking reads only these: a partial index)
+_WAITING_SQL = "state IN ('issued', 'transferred') AND NOT offline AND NOT deleted"
 
 
 class QueueCategory(SyncedMixin, Base):
@@ -77,6 +79,14 @@ class Ticket(SyncedMixin, Base):
     __table_args__ = (
         Index("uq_queue_tickets_day_number", "service_day", "number", unique=True),
         Index("ix_queue_tickets_waiting", "state", "category", "issued_at"),
+        Index(
+            "ix_queue_tickets_waiting_day",
+            "service_day",
+            "category",
+            "issued_at",
+            postgresql_where=text(_WAITING_SQL),
+            sqlite_where=text(_WAITING_SQL),
+        ),
         Index(
             "uq_queue_tickets_active_window",
             "window_number",

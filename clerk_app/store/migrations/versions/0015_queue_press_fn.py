@@ -1,0 +1,287 @@
+"""queue: presses in one round trip that notify the displays after their commit; waiting index
+
+On PostgreSQL the presses that move the window's own ticket (开始办理, 办结, 重呼, 过号, 挂起) each
+ran through the unit of work: about seven round trips (read the press key, read the ticket, the
+conditional UPDATE, read it back, the history row, the press key, the change-log entries, the
+commit) and the ORM's work on the workstation. ``queue_press_ticket`` does one press in one
+statement, as ``queue_claim_next`` does for 叫号:
+
+1. a key already recorded returns the ticket it acted on (a retry after a lost reply);
+2. the ticket is locked (``FOR UPDATE``); where the press leads from its state is looked up in
+   ``p_targets``, which the workstation builds from the ticket state machine
+   (``clerk_app.domain.ticket_states``) for the clerk's role, so the rules stay in one place:
+   a press the machine forbids comes back as ``illegal`` with the state, and one on a ticket no
+   longer held by this window as ``moved``; neither writes anything;
+3. the press's own values: 开始 sets ``started_at``; 办结 sets ``finished_at``, or, for a ticket
+   transferred here with a return, sends it back to its window (event ``transfer``, reason
+   ``return``); 重呼 counts the call again, or past the hall's recall limit (setting
+   ``queue.policy``) makes it a no-show (reason ``recall_limit``); 过号 sets ``finished_at``;
+4. the history row, the press key and the two change-log entries (without numbers:
+   ``change_log_assign()`` numbers them when a pull reads them).
+
+``queue_claim_next`` is redefined to claim its ticket by trying the ranked candidates one by one
+(``SELECT … FOR UPDATE SKIP LOCKED`` on each id, the first free one wins) instead of sorting all
+64 by their place in the array inside one UPDATE.
+
+The displays were told of every ticket change by the trigger of ``0004_queue`` calling
+``pg_notify`` inside the writing transaction. PostgreSQL serialises the commits of all
+transactions that notify (one lock, held until the commit is on disk), so every window's press
+waited for every other's commit: under 24 windows that lock was where the presses spent most of
+their time. The two press functions now run with ``clerk.board_notify = 'client'``, which the
+trigger respects; the workstation sends the notification itself right after the press's commit,
+in the same network round trip (a pipeline), as a transaction of its own that writes nothing
+else. A notification lost between the two (the workstation dying in that instant) is caught by
+the display's slow safety poll. Every other writer keeps the trigger's notification.
+
+``ix_queue_tickets_waiting_day`` indexes only the waiting tickets of a day (a partial index), so
+ranking a window's queue reads what is waiting, not the day's finished tickets too. On SQLite
+this revision creates only the index: the central store's write lock serialises the presses.
+
+Revision ID: 0015_queue_press_fn
+Revises: 0014_queue_claim_assign
+Create Date: 2026-11-28 07:00:00
+"""
+
+import importlib.util
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+from alembic import op
+
+revision: str = "0015_queue_press_fn"
+down_revision: str | Sequence[str] | None = "0014_queue_claim_assign"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+WAITING_INDEX = (
+    "CREATE INDEX IF NOT EXISTS ix_queue_tickets_waiting_day "
+    "ON queue_tickets (service_day, category, issued_at) "
+    "WHERE state IN ('issued', 'transferred') AND NOT offline AND NOT deleted"
+)
+
+PRESS_FUNCTION = """
+CREATE OR REPLACE FUNCTION queue_press_ticket(
+    p_key text, p_action text, p_ticket uuid, p_window integer, p_clerk uuid, p_now timestamptz,
+    p_device text, p_ticket_hlc text, p_event_hlc text, p_event_id uuid, p_targets json,
+    p_recall_limit integer)
+RETURNS TABLE (outcome text, event text, from_state text, ticket queue_tickets)
+LANGUAGE plpgsql
+SET TimeZone = 'UTC'
+SET plan_cache_mode = force_generic_plan
+SET clerk.board_notify = 'client'
+AS $$
+DECLARE
+    v_req queue_requests%ROWTYPE;
+    v_old queue_tickets%ROWTYPE;
+    v_ticket queue_tickets%ROWTYPE;
+    v_event_row queue_ticket_events%ROWTYPE;
+    v_event text := p_action;
+    v_reason text := '';
+    v_target text;
+    v_limit integer;
+    v_back integer;
+    v_changed json;
+    v_detail jsonb := '{}'::jsonb;
+BEGIN
+    SELECT * INTO v_req FROM queue_requests r WHERE r.key = p_key;
+    IF FOUND THEN
+        IF v_req.action <> p_action OR v_req.window_number IS DISTINCT FROM p_window THEN
+            RETURN QUERY SELECT 'key_mismatch'::text, p_action, NULL::text, NULL::queue_tickets;
+        ELSIF v_req.ticket_id IS NULL THEN
+            RETURN QUERY SELECT 'replayed'::text, p_action, NULL::text, NULL::queue_tickets;
+        ELSE
+            RETURN QUERY SELECT 'replayed'::text, p_action, t.state::text, t
+                         FROM queue_tickets t WHERE t.id = v_req.ticket_id;
+        END IF;
+        RETURN;
+    END IF;
+
+    SELECT * INTO v_old FROM queue_tickets t WHERE t.id = p_ticket AND NOT t.deleted FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'missing'::text, p_action, NULL::text, NULL::queue_tickets;
+        RETURN;
+    END IF;
+
+    IF p_action = 'finish' AND v_old.return_window IS NOT NULL AND v_old.return_window <> p_window THEN
+        v_event := 'transfer';
+        v_reason := 'return';
+        v_back := v_old.return_window;
+    ELSIF p_action = 'recall' THEN
+        SELECT coalesce((s.value ->> 'recall_limit')::integer, p_recall_limit) INTO v_limit
+        FROM settings s WHERE s.key = 'queue.policy' AND NOT s.deleted;
+        IF v_old.recall_count >= coalesce(v_limit, p_recall_limit) THEN
+            v_event := 'no_show';
+            v_reason := 'recall_limit';
+        END IF;
+    END IF;
+
+    v_target := p_targets -> v_event ->> v_old.state;
+    IF v_target IS NULL THEN
+        RETURN QUERY SELECT 'illegal'::text, v_event, v_old.state::text, v_old;
+        RETURN;
+    END IF;
+    IF v_old.window_number IS DISTINCT FROM p_window THEN
+        RETURN QUERY SELECT 'moved'::text, v_event, v_old.state::text, v_old;
+        RETURN;
+    END IF;
+
+    IF v_event = 'start' THEN
+        UPDATE queue_tickets t SET state = v_target, started_at = p_now,
+               version = t.version + 1, hlc = p_ticket_hlc
+        WHERE t.id = p_ticket RETURNING * INTO v_ticket;
+        v_changed := '["state", "started_at", "version", "hlc"]';
+    ELSIF v_event = 'transfer' THEN
+        UPDATE queue_tickets t SET state = v_target, routed_window = v_back, routed_at = p_now,
+               return_window = NULL, finished_at = p_now, window_number = NULL,
+               version = t.version + 1, hlc = p_ticket_hlc
+        WHERE t.id = p_ticket RETURNING * INTO v_ticket;
+        v_changed := '["state", "routed_window", "routed_at", "return_window", "finished_at",
+                       "window_number", "version", "hlc"]';
+        v_detail := jsonb_build_object('to_window', v_back, 'automatic', true);
+    ELSIF v_event IN ('finish', 'no_show') THEN
+        UPDATE queue_tickets t SET state = v_target, finished_at = p_now,
+               version = t.version + 1, hlc = p_ticket_hlc
+        WHERE t.id = p_ticket RETURNING * INTO v_ticket;
+        v_changed := '["state", "finished_at", "version", "hlc"]';
+    ELSIF v_event = 'recall' THEN
+        UPDATE queue_tickets t SET state = v_target, recall_count = t.recall_count + 1,
+               called_at = p_now, version = t.version + 1, hlc = p_ticket_hlc
+        WHERE t.id = p_ticket RETURNING * INTO v_ticket;
+        v_changed := '["state", "recall_count", "called_at", "version", "hlc"]';
+    ELSIF v_event = 'park' THEN
+        UPDATE queue_tickets t SET state = v_target, version = t.version + 1, hlc = p_ticket_hlc
+        WHERE t.id = p_ticket RETURNING * INTO v_ticket;
+        v_changed := '["state", "version", "hlc"]';
+    ELSE
+        RAISE EXCEPTION 'queue_press_ticket: unknown press %', p_action;
+    END IF;
+
+    INSERT INTO queue_ticket_events (ticket_id, event, from_state, to_state, window_number,
+                                     clerk_id, at, reason, detail, id, origin, version, hlc, deleted)
+    VALUES (p_ticket, v_event, v_old.state, v_ticket.state, p_window, p_clerk, p_now, v_reason,
+            (jsonb_build_object('number', v_ticket.number, 'category', v_ticket.category,
+                                'version', v_ticket.version) || v_detail)::json,
+            p_event_id, p_device, 1, p_event_hlc, false)
+    RETURNING * INTO v_event_row;
+
+    INSERT INTO queue_requests (key, action, window_number, ticket_id, created_at)
+    VALUES (p_key, p_action, p_window, p_ticket, p_now);
+
+    -- the change-log entries, without numbers: change_log_assign() numbers them once committed
+    INSERT INTO change_log (table_name, row_id, op, version, source, changed, payload,
+                            committed_at)
+    VALUES ('queue_tickets', p_ticket, 'update', v_ticket.version, p_device, v_changed,
+            to_json(v_ticket), clock_timestamp()),
+           ('queue_ticket_events', p_event_id, 'insert', 1, p_device, '[]'::json,
+            to_json(v_event_row), clock_timestamp());
+
+    RETURN QUERY SELECT 'done'::text, v_event, v_old.state::text, v_ticket;
+END;
+$$
+"""
+
+#: the trigger of 0004 with one exception: a press function that leaves the notification to the
+#: workstation (after its commit) sets ``clerk.board_notify`` to ``client``
+NOTIFY_FUNCTION = """
+CREATE OR REPLACE FUNCTION queue_board_notify() RETURNS trigger AS $$
+BEGIN
+    IF coalesce(current_setting('clerk.board_notify', true), '') = 'client' THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'INSERT' OR NEW.state IS DISTINCT FROM OLD.state
+       OR NEW.called_at IS DISTINCT FROM OLD.called_at THEN
+        PERFORM pg_notify('queue_board', json_build_object(
+            'number', NEW.number, 'state', NEW.state, 'window', NEW.window_number,
+            'recall', NEW.recall_count)::text);
+    END IF;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql
+"""
+
+OLD_CLAIM = """    IF v_ids IS NOT NULL THEN
+        UPDATE queue_tickets t
+        SET state = p_called_state, window_number = p_window, clerk_id = p_clerk,
+            called_at = p_now, recall_count = 0, routed_window = NULL, routed_at = NULL,
+            call_reason = v_reasons[array_position(v_ids, t.id)],
+            version = t.version + 1, hlc = p_ticket_hlc
+        FROM (SELECT w.id, w.state FROM queue_tickets w
+              WHERE w.id = ANY (v_ids) AND w.state IN ('issued', 'transferred')
+              ORDER BY array_position(v_ids, w.id)
+              LIMIT 1
+              FOR UPDATE SKIP LOCKED) c
+        WHERE t.id = c.id AND t.state IN ('issued', 'transferred')
+        RETURNING t.id, c.state INTO v_id, v_before;
+    END IF;
+"""
+NEW_CLAIM = """    -- the first candidate, in ranked order, that is still waiting and not being claimed by
+    -- another window at this moment (its row lock taken, or skipped)
+    IF v_ids IS NOT NULL THEN
+        FOR i IN 1 .. array_length(v_ids, 1) LOOP
+            SELECT w.state INTO v_before FROM queue_tickets w
+            WHERE w.id = v_ids[i] AND w.state IN ('issued', 'transferred')
+            FOR UPDATE SKIP LOCKED;
+            IF FOUND THEN
+                v_at := i;
+                EXIT;
+            END IF;
+        END LOOP;
+    END IF;
+    IF v_at IS NOT NULL THEN
+        UPDATE queue_tickets t
+        SET state = p_called_state, window_number = p_window, clerk_id = p_clerk,
+            called_at = p_now, recall_count = 0, routed_window = NULL, routed_at = NULL,
+            call_reason = v_reasons[v_at], version = t.version + 1, hlc = p_ticket_hlc
+        WHERE t.id = v_ids[v_at]
+        RETURNING * INTO v_ticket;
+        v_id := v_ticket.id;
+    END IF;
+"""
+OLD_READ = """    SELECT * INTO v_ticket FROM queue_tickets t WHERE t.id = v_id;
+    v_at := array_position(v_ids, v_id);
+"""
+OLD_HEAD = """SET plan_cache_mode = force_generic_plan
+AS $$"""
+NEW_HEAD = """SET plan_cache_mode = force_generic_plan
+SET clerk.board_notify = 'client'
+AS $$"""
+
+
+def _revision(name: str) -> ModuleType:
+    path = Path(__file__).with_name(f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"queue_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def claim_function() -> str:
+    """The 0014 function claiming candidate by candidate, leaving the notification to the caller."""
+    source: str = _revision("0014_queue_claim_assign").claim_function()
+    for old in (OLD_CLAIM, OLD_READ, OLD_HEAD):
+        if source.count(old) != 1:
+            raise RuntimeError("queue_claim_next of 0014 is not the expected text")
+    return source.replace(OLD_CLAIM, NEW_CLAIM).replace(OLD_READ, "").replace(OLD_HEAD, NEW_HEAD)
+
+
+def upgrade() -> None:
+    op.execute(WAITING_INDEX)
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute(NOTIFY_FUNCTION)
+    op.execute(PRESS_FUNCTION)
+    op.execute(claim_function())
+
+
+def downgrade() -> None:
+    op.execute("DROP INDEX IF EXISTS ix_queue_tickets_waiting_day")
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute(_revision("0004_queue").NOTIFY_FUNCTION)
+    op.execute(_revision("0014_queue_claim_assign").claim_function())
+    op.execute(
+        "DROP FUNCTION IF EXISTS queue_press_ticket(text, text, uuid, integer, uuid, timestamptz, text, "
+        "text, text, uuid, json, integer)"
+    )
