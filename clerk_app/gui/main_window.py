@@ -9,15 +9,17 @@ store, the central store's reachability and the time.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QDockWidget,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -34,6 +36,12 @@ from clerk_app.security.roles import Role
 
 #: initial width of the docked queue panel (px): two columns of buttons, the rest left to the page
 DOCK_WIDTH = 380
+#: below this window width the workstation lays itself out for a small counter monitor (1366×768):
+#: a narrower navigation bar, the dock at its narrowest, pages with narrow margins and no heading
+COMPACT_WIDTH = 1600
+SIDEBAR_WIDTH = 220
+SIDEBAR_COMPACT_WIDTH = 150
+DOCK_COMPACT_WIDTH = 360
 
 
 class MainWindow(QMainWindow):
@@ -49,9 +57,11 @@ class MainWindow(QMainWindow):
         self.docks: dict[str, Page] = {}
         self.lock_dialog: LockDialog | None = None
         self._pad: RatingPad | None = None
+        self.compact: bool | None = None
         self._build()
         self._build_status_bar()
         self._build_actions()
+        self.set_compact(True)  # the size it opens at; a wider window (maximised) widens again
         self.resize(1366, 768)
 
     # --- layout ------------------------------------------------------------------------------
@@ -89,7 +99,8 @@ class MainWindow(QMainWindow):
     def _sidebar(self) -> QWidget:
         side = QWidget()
         side.setObjectName("brandBar")
-        side.setFixedWidth(220)
+        side.setFixedWidth(SIDEBAR_WIDTH)
+        self.side = side
         column = QVBoxLayout(side)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
@@ -107,7 +118,14 @@ class MainWindow(QMainWindow):
 
     def _add_page(self, page: Page) -> None:
         self.pages.append(page)
-        self.stack.addWidget(page)
+        # a page taller or wider than a small monitor scrolls instead of making the window
+        # larger than the screen (the stack is as large as its largest page)
+        holder = QScrollArea()
+        holder.setObjectName(f"{page.objectName()}Holder")
+        holder.setWidgetResizable(True)
+        holder.setFrameShape(QFrame.Shape.NoFrame)
+        holder.setWidget(page)
+        self.stack.addWidget(holder)
         item = QListWidgetItem(_(page.title))
         item.setData(Qt.ItemDataRole.UserRole, page.key)
         self.nav.addItem(item)
@@ -149,6 +167,28 @@ class MainWindow(QMainWindow):
             self._pad = RatingPad(self.ctx)
             self._pad.show_on_applicant_screen()
         return self._pad
+
+    def current_page(self) -> Page:
+        return self.pages[self.stack.currentIndex()]
+
+    def set_compact(self, compact: bool) -> None:
+        """Lay out for a small monitor (see ``COMPACT_WIDTH``) or a large one."""
+        if compact == self.compact:
+            return
+        self.compact = compact
+        self.side.setFixedWidth(SIDEBAR_COMPACT_WIDTH if compact else SIDEBAR_WIDTH)
+        for page in self.pages:
+            page.set_compact(compact)
+        docks = self.findChildren(QDockWidget)
+        if docks:
+            widths = [
+                max(DOCK_COMPACT_WIDTH, d.minimumSizeHint().width()) if compact else DOCK_WIDTH for d in docks
+            ]
+            self.resizeDocks(docks, widths, Qt.Orientation.Horizontal)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.set_compact(event.size().width() < COMPACT_WIDTH)
 
     def _switch(self, row: int) -> None:
         if 0 <= row < len(self.pages):

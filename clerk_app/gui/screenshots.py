@@ -1,8 +1,9 @@
 """``clerk-app screenshots --out DIR``: every screen rendered offscreen with demo data.
 
 Each area registers a function in ``SHOTS`` that receives a :class:`ShotContext` and returns
-the PNG files it wrote. Screens render at 1920×1080, the counter monitor of current hall PCs
-(the docked queue panel beside the intake form needs more than 1366 px).
+the PNG files it wrote. Screens render at 1920×1080, the counter monitor of current hall PCs;
+the queue panel docked beside the intake form is also rendered at 1366×768, where the
+workstation takes its compact layout (``MainWindow.set_compact``).
 """
 
 from __future__ import annotations

@@ -114,9 +114,9 @@ def test_keyboard_switches_pages(qtbot: QtBot, station: Workstation) -> None:
     keys = [p.key for p in main.pages]
     system_index = keys.index("system")
     qtbot.keyClick(main, Qt.Key(Qt.Key.Key_1 + system_index), Qt.KeyboardModifier.ControlModifier)
-    assert main.stack.currentWidget().objectName() == "page_system"
+    assert main.current_page().objectName() == "page_system"
     qtbot.keyClick(main, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
-    assert main.stack.currentWidget().objectName() == "page_home"
+    assert main.current_page().objectName() == "page_home"
 
 
 def test_supervisor_unlocks_a_locked_clerk_from_the_system_page(qtbot: QtBot, station: Workstation) -> None:

@@ -302,13 +302,13 @@ def test_docked_panel_answers_its_keys_over_the_intake_page_and_asks_for_a_ratin
     assert isinstance(dock, QDockWidget) and dock.isVisible()
     assert "queue" not in [p.key for p in main.pages]
     intake = main.show_page("intake")
-    assert main.stack.currentWidget() is intake
+    assert main.current_page() is intake
     qtbot.waitUntil(lambda: panel.view is not None, timeout=5000)
     assert panel.buttons["callNextButton"].text() == "⇧F5 叫下一位"
 
     qtbot.keyClick(main, Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)
     qtbot.waitUntil(lambda: panel.number.text() == "A001", timeout=5000)
-    assert main.stack.currentWidget() is intake
+    assert main.current_page() is intake
     qtbot.keyClick(main, Qt.Key.Key_F7, Qt.KeyboardModifier.ShiftModifier)
     qtbot.waitUntil(lambda: panel.view is not None and panel.view.current is not None
                     and panel.view.current.state == "serving", timeout=5000)  # fmt: skip

@@ -14,6 +14,10 @@ from clerk_app.security.roles import Permission, Role, allows
 from clerk_app.services.auth import AuthService, UserSession
 from clerk_app.services.runtime import Runtime
 
+#: a page's margins (left, top, right, bottom), and those on a small monitor
+MARGINS = (24, 16, 24, 16)
+COMPACT_MARGINS = (10, 4, 10, 4)
+
 
 @dataclass
 class PageContext:
@@ -35,10 +39,16 @@ class Page(QWidget):
         self.ctx = ctx
         self.setObjectName(f"page_{self.key}")
         self.layout_ = QVBoxLayout(self)
-        self.layout_.setContentsMargins(24, 16, 24, 16)
+        self.layout_.setContentsMargins(*MARGINS)
         self.heading = QLabel(_(self.title))
         self.heading.setObjectName("pageTitle")
         self.layout_.addWidget(self.heading)
+
+    def set_compact(self, compact: bool) -> None:
+        """On a small counter monitor (1366×768): narrow margins and no heading (the navigation
+        shows which page this is), so that a form fits beside the docked queue panel."""
+        self.layout_.setContentsMargins(*(COMPACT_MARGINS if compact else MARGINS))
+        self.heading.setVisible(not compact)
 
     @classmethod
     def visible_to(cls, role: Role) -> bool:

@@ -1,5 +1,6 @@
 """Screenshots of the queue faces with demo data: kiosk (portrait touch screen), hall display
-(1920×1080) and the clerk's queue panel docked in the workstation (1920×1080)."""
+(1920×1080) and the clerk's queue panel docked in the workstation beside the intake form (1920×1080,
+and 1366×768)."""
 
 from __future__ import annotations
 
@@ -82,6 +83,8 @@ def shot_queue(ctx: ShotContext) -> list[Path]:
     main = ctx.main_window("wangxy", "Window#2026", 3)
     main.show_page("intake")  # the queue panel is docked beside whatever page is shown
     written.append(ctx.save(main, "queue_panel"))
+    main.resize(1366, 768)  # a small counter monitor: the compact layout, nothing scrolls
+    written.append(ctx.save(main, "queue_panel_1366x768"))
     main.close()
     return written
 
