@@ -18,8 +18,9 @@ from clerk_app.gui.queue.panel import QueuePanel, service_ref
 from clerk_app.gui.rating_pad import RATING
 from clerk_app.gui.workstation import Workstation
 from clerk_app.services.cases import CaseService
-from clerk_app.services.queue import QueueService
+from clerk_app.services.queue import QueueService, seed_demo_queue
 from clerk_app.services.ratings import Level, RatingInput, RatingService
+from clerk_app.services.runtime import open_store
 from clerk_app.store.models.cases import Applicant, Case
 from clerk_app.store.models.supervision import Rating
 from clerk_app.store.uow import Store
@@ -118,3 +119,29 @@ def test_no_rating_for_a_ticket_still_here_and_no_matter_for_an_unknown_case(sta
     assert service_ref(called, 4) is None
     who = station.auth.login(5, "wangxy", "Window#2026")
     assert CaseService(station.runtime.local).matters_of(who, "NO-SUCH-CASE") == ()
+
+
+def test_finish_answers_the_returned_ticket_on_both_stores(db_url: str) -> None:
+    """What the panel rates from: on SQLite and on PostgreSQL (where finish is one statement)
+    办结 of a ticket transferred with a return answers it routed back, and the final 办结 at the
+    window it returns to answers it done."""
+    store = open_store(db_url, kind="central")
+    seed_demo_queue(store)
+    queue = QueueService(store)
+    queue.issue("A")
+    called = queue.call_next(clerk(3), key())
+    assert called is not None
+    queue.start(clerk(3), called.id, key())
+    queue.transfer(clerk(3), called.id, key(), window=5, reason="需另一窗口核验", return_after=True)
+    there = queue.call_next(clerk(5), key())
+    assert there is not None and there.id == called.id
+    queue.start(clerk(5), there.id, key())
+    returned = queue.finish(clerk(5), there.id, key())
+    assert returned is not None and returned.state == "transferred" and returned.routed_window == 3
+    assert (service_ref(returned, 5) or "").startswith(f"ticket:{called.id}/5@")
+    back = queue.call_next(clerk(3), key())
+    assert back is not None and back.id == called.id
+    queue.start(clerk(3), back.id, key())
+    done = queue.finish(clerk(3), back.id, key())
+    assert done is not None and service_ref(done, 3) == f"ticket:{called.id}"
+    store.dispose()
