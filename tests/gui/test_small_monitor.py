@@ -8,7 +8,14 @@ from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QDockWidget, QScrollArea, QWidget
 from pytestqt.qtbot import QtBot
 
-from clerk_app.gui.main_window import DOCK_WIDTH, SIDEBAR_COMPACT_WIDTH, SIDEBAR_WIDTH, MainWindow
+from clerk_app.gui import app as gui_app
+from clerk_app.gui.main_window import (
+    DOCK_COMPACT_WIDTH,
+    DOCK_WIDTH,
+    SIDEBAR_COMPACT_WIDTH,
+    SIDEBAR_WIDTH,
+    MainWindow,
+)
 from clerk_app.gui.pages.intake_view import IntakeView
 from clerk_app.gui.queue.panel import QueuePanel
 from clerk_app.gui.workstation import Workstation
@@ -94,3 +101,24 @@ def test_every_page_opens_at_1366x768_without_growing_the_window(qtbot: QtBot, s
         main.show_page(page.key)
         QApplication.processEvents()
         assert main.current_page() is page and main.size().width() == 1366 and main.size().height() == 768
+
+
+def test_queue_dock_keeps_its_compact_width_in_english(
+    qtbot: QtBot, station: Workstation, qapp: QApplication
+) -> None:
+    """The English panel's longer words wrap (按 Shift+F5 叫下一位 is "Press Shift+F5 to call the
+    next applicant"): the dock stays 360 px at 1366×768 instead of taking 531 px."""
+    gui_app.configure(qapp, "en")
+    try:
+        main = _open(qtbot, station)
+        main.resize(1366, 768)
+        qtbot.waitUntil(lambda: main.width() == 1366, timeout=3000)
+        panel = main.docks["queue"]
+        assert isinstance(panel, QueuePanel)
+        qtbot.waitUntil(lambda: panel.view is not None, timeout=5000)
+        assert panel.state.text() == "Press Shift+F5 to call the next applicant"
+        dock = panel.parentWidget()
+        assert isinstance(dock, QDockWidget) and dock.width() <= DOCK_COMPACT_WIDTH and _inside(dock, main)
+        assert _squeezed(dock) == []
+    finally:
+        gui_app.configure(qapp, "zh_CN")
