@@ -106,9 +106,16 @@ class OfflineMixin(QueueBase):
                     raise
         raise AssertionError("unreachable")
 
-    def local_device_code(self) -> str | None:
+    def central_identity(self) -> str:
+        """Which central store this is (its database, not the account used): a code numbered by
+        one central store says nothing of the numbers of another."""
+        url = self._store.engine.url
+        return f"{url.get_backend_name()}://{url.host or ''}:{url.port or ''}/{url.database or ''}"
+
+    def local_device_code(self, central: str | None = None) -> str | None:
         """Local store: this workstation's centrally numbered code, if it has one (kept with the
-        device id it was given to, and its check letter checked)."""
+        device id it was given to, and its check letter checked); with ``central``, only a code
+        that central store gave."""
         from clerk_app.store.state import get_state
 
         with self._store.unit_of_work() as uow:
@@ -116,16 +123,19 @@ class OfflineMixin(QueueBase):
         code = str(held.get("code", ""))
         if held.get("device") != self._store.device_id or device_number(code) is None:
             return None
+        if central is not None and held.get("central") != central:
+            return None
         return code
 
-    def keep_device_code(self, code: str) -> None:
-        """Local store: remember the code the central store gave this workstation."""
+    def keep_device_code(self, code: str, central: str = "") -> None:
+        """Local store: remember the code the central store ``central`` gave this workstation."""
         from clerk_app.store.state import put_state
 
         if device_number(code) is None:
             raise ValueError(f"not a device code: {code!r}")
         with self._store.unit_of_work() as uow:
-            put_state(uow.session, DEVICE_CODE_KEY, {"device": self._store.device_id, "code": code})
+            held = {"device": self._store.device_id, "code": code, "central": central}
+            put_state(uow.session, DEVICE_CODE_KEY, held)
             uow.commit()
 
     def local_prefix(self, who: UserSession) -> str:
@@ -231,9 +241,10 @@ def device_code(device_id: str) -> str:
 def prepare_offline(central: OfflineMixin, local: OfflineMixin, who: UserSession) -> str:
     """While online: make sure this workstation holds today's offline block for its window
     (reserved once per day and window; a later call only reads it), and its numbered device
-    code (once for good). Returns the block letter."""
-    if local.local_device_code() is None:
-        local.keep_device_code(central.reserve_device_code(who))
+    code (once for each central store it works with). Returns the block letter."""
+    where = central.central_identity()
+    if local.local_device_code(where) is None:
+        local.keep_device_code(central.reserve_device_code(who), where)
     held = local.local_block(who)
     if held is not None:
         return held

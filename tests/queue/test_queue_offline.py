@@ -159,6 +159,32 @@ def test_a_kept_code_is_checked(tmp_path: Path) -> None:
     local.dispose()
 
 
+def test_a_workstation_moved_to_another_central_store_is_numbered_there(tmp_path: Path) -> None:
+    """A code counts only at the central store that gave it: registered with another one, the
+    workstation is numbered again there (its old code may be another machine's there)."""
+    first = open_store(f"sqlite+pysqlite:///{tmp_path / 'central-a.sqlite'}", kind="central")
+    second = open_store(f"sqlite+pysqlite:///{tmp_path / 'central-b.sqlite'}", kind="central")
+    for central in (first, second):
+        seed_demo_queue(central)
+    QueueService(Store(first.engine, "other-device", role="central")).reserve_device_code(clerk(7))
+    local = _workstation(tmp_path / "ws.sqlite", "device-1")
+    offline = QueueService(local, clock=StepClock(), offline=True)
+    prepare_offline(QueueService(first, clock=StepClock()), offline, clerk(7))
+    assert offline.local_device_code() == device_code_of(2)  # the second machine hall A numbered
+    hall_b = QueueService(second, clock=StepClock())
+    assert offline.local_device_code(hall_b.central_identity()) is None
+    prepare_offline(hall_b, offline, clerk(7))
+    assert (
+        offline.local_device_code(hall_b.central_identity())
+        == offline.local_device_code()
+        == device_code_of(1)
+    )
+    prepare_offline(hall_b, offline, clerk(7))
+    assert offline.local_device_code() == device_code_of(1), "numbered once there"
+    for store in (local, first, second):
+        store.dispose()
+
+
 def test_workstations_numbered_at_once_all_get_different_codes(db_url: str) -> None:
     """Eight workstations numbered at the same moment against one central store (SQLite or
     PostgreSQL): eight different codes, and the counter row is not a service day's."""
