@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         column.setSpacing(0)
         title = QLabel(_("窗口工作台"))
         title.setObjectName("brandTitle")
+        self.brand_title = title
         sub = QLabel(self.ctx.session.hall_name)
         sub.setObjectName("brandSub")
         sub.setWordWrap(True)
@@ -176,7 +177,7 @@ class MainWindow(QMainWindow):
         if compact == self.compact:
             return
         self.compact = compact
-        self.side.setFixedWidth(SIDEBAR_COMPACT_WIDTH if compact else SIDEBAR_WIDTH)
+        self.side.setFixedWidth(self._compact_sidebar_width() if compact else SIDEBAR_WIDTH)
         for page in self.pages:
             page.set_compact(compact)
         docks = self.findChildren(QDockWidget)
@@ -185,6 +186,14 @@ class MainWindow(QMainWindow):
                 max(DOCK_COMPACT_WIDTH, d.minimumSizeHint().width()) if compact else DOCK_WIDTH for d in docks
             ]
             self.resizeDocks(docks, widths, Qt.Orientation.Horizontal)
+
+    def _compact_sidebar_width(self) -> int:
+        """``SIDEBAR_COMPACT_WIDTH``, or more when the page names or the title need it (English:
+        "One-form intake"), never more than the full width."""
+        self.nav.ensurePolished()
+        items = self.nav.sizeHintForColumn(0) + 2 * self.nav.frameWidth()
+        need = max(items, self.brand_title.sizeHint().width())
+        return max(SIDEBAR_COMPACT_WIDTH, min(SIDEBAR_WIDTH, need))
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -68,6 +68,7 @@ def test_intake_form_fits_beside_the_queue_panel_at_1366x768(qtbot: QtBot, stati
     dock = main.docks["queue"].parentWidget()
     assert isinstance(dock, QDockWidget) and dock.isVisible() and _inside(dock, main)
     assert main.compact and main.side.width() == SIDEBAR_COMPACT_WIDTH
+    assert main.nav.horizontalScrollBar().maximum() == 0 and _squeezed(main.side) == []
     QApplication.processEvents()
     for bar in (page.form_scroll.horizontalScrollBar(), page.form_scroll.verticalScrollBar()):
         assert bar.maximum() == 0, "the intake form scrolls"
@@ -120,5 +121,10 @@ def test_queue_dock_keeps_its_compact_width_in_english(
         dock = panel.parentWidget()
         assert isinstance(dock, QDockWidget) and dock.width() <= DOCK_COMPACT_WIDTH and _inside(dock, main)
         assert _squeezed(dock) == []
+        # the navigation bar stays narrow but shows its English page names whole
+        assert SIDEBAR_COMPACT_WIDTH <= main.side.width() <= SIDEBAR_WIDTH
+        assert main.nav.horizontalScrollBar().maximum() == 0
+        widest = max(main.nav.visualItemRect(main.nav.item(i)).width() for i in range(main.nav.count()))
+        assert widest <= main.nav.viewport().width() and _squeezed(main.side) == []
     finally:
         gui_app.configure(qapp, "zh_CN")
