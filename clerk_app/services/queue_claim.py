@@ -11,10 +11,12 @@ The statement runs on an engine of its own over the same database: autocommit, n
 ping would be a second round trip). A connection found dead is retried once on a fresh one, which
 is safe because the press is keyed: if the lost attempt committed, the retry gets its ticket.
 
-The hall displays are told of the press by a ``NOTIFY`` sent right after it, in the same network
-round trip (psycopg's pipeline: the press, a sync point, then the notification as a transaction
-of its own, committed without waiting for the disk). Notifying inside the press's transaction
-would make every window's commit wait for every other's (see ``0015_queue_press_fn``).
+The hall displays are told of the press by a ``NOTIFY`` sent with it, in the same message:
+``BEGIN; <press>; COMMIT; <notify>`` (the notification a transaction of its own after the press
+has committed, itself committed without waiting for the disk). Notifying inside the press's
+transaction would make every window's commit wait for every other's (see
+``0015_queue_press_fn``). The server runs the whole message without waiting for the client in
+between; the values are bound here (psycopg's ``ClientCursor``) as the simple protocol wants.
 
 开始办理, 办结, 重呼, 过号 and 挂起 go through ``queue_press_ticket`` (migration
 ``0015_queue_press_fn``) the same way; where each press may lead from each ticket state is taken
@@ -60,7 +62,7 @@ PRESS_SQL = (
 )
 #: the displays' notification, a transaction of its own that need not wait for the disk (a
 #: notification is never kept across a server restart anyway)
-NOTIFY_SQL = "SELECT set_config('synchronous_commit', 'off', true), pg_notify('queue_board', %s)"
+NOTIFY_SQL = "SELECT set_config('synchronous_commit', 'off', true), pg_notify('queue_board', %(notice)s)"
 #: the presses ``queue_press_ticket`` carries out, and the events each may become with the reason
 #: it is recorded with (办结 of a ticket transferred here with a return sends it back; a recall past
 #: the limit is a no-show)
@@ -177,19 +179,23 @@ def _run(
 
 
 def _execute(raw: psycopg.Connection[Any], sql: str, params: dict[str, Any], notice: str) -> dict[str, Any]:
-    """The press, then (once it has committed) the displays' notification, in one round trip."""
-    with raw.cursor() as cur:
-        if psycopg.Pipeline.is_supported():
-            with raw.pipeline() as pipe:
-                cur.execute(sql, params)
-                pipe.sync()  # the press commits here, on its own; an error stops before the notice
-                raw.execute(NOTIFY_SQL, (notice,))
-        else:  # a libpq without pipelines: two round trips
-            cur.execute(sql, params)
-            raw.execute(NOTIFY_SQL, (notice,))
-        assert cur.description is not None
+    """The press, its commit, and then the displays' notification as a transaction of its own:
+    one message to the server (simple query protocol, values bound here), one answer back."""
+    script = f"BEGIN; {sql}; COMMIT; {NOTIFY_SQL}"
+    cur = psycopg.ClientCursor(raw)
+    try:
+        cur.execute(script, {**params, "notice": notice})
+        while cur.description is None or cur.description[0].name != "outcome":
+            if not cur.nextset():
+                raise RuntimeError("the press statement returned no row")
         names = [c.name for c in cur.description]
         row = cur.fetchone()
+    except BaseException:
+        if raw.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+            raw.execute("ROLLBACK")  # the press failed inside its BEGIN: nothing was written
+        raise
+    finally:
+        cur.close()
     assert row is not None
     return dict(zip(names, row, strict=True))
 

@@ -21,8 +21,17 @@ from clerk_app.store.base import Base, SyncedMixin, utcnow
 #: ticket states that occupy a window
 ACTIVE_STATES = ("called", "serving")
 _ACTIVE_SQL = "state IN ('called', 'serving') AND window_number IS NOT NULL"
-#: tickets "call next" may claim (the queue's ranking reads only these: a partial index)
+#: tickets "call next" may claim, in three partial indexes by the list the ranking takes them
+#: from (walk-ins, appointments, routed to a window; migration 0015_queue_press_fn)
 _WAITING_SQL = "state IN ('issued', 'transferred') AND NOT offline AND NOT deleted"
+_WAITING_INDEXES = (
+    ("ix_queue_tickets_walk_ins", ("service_day", "category", "priority", "issued_at", "id"),
+     f"{_WAITING_SQL} AND routed_window IS NULL AND appointment_at IS NULL"),
+    ("ix_queue_tickets_appointments", ("service_day", "appointment_at", "issued_at", "id"),
+     f"{_WAITING_SQL} AND routed_window IS NULL AND appointment_at IS NOT NULL"),
+    ("ix_queue_tickets_routed", ("service_day", "routed_window"),
+     f"{_WAITING_SQL} AND routed_window IS NOT NULL"),
+)  # fmt: skip
 
 
 class QueueCategory(SyncedMixin, Base):
@@ -79,13 +88,9 @@ class Ticket(SyncedMixin, Base):
     __table_args__ = (
         Index("uq_queue_tickets_day_number", "service_day", "number", unique=True),
         Index("ix_queue_tickets_waiting", "state", "category", "issued_at"),
-        Index(
-            "ix_queue_tickets_waiting_day",
-            "service_day",
-            "category",
-            "issued_at",
-            postgresql_where=text(_WAITING_SQL),
-            sqlite_where=text(_WAITING_SQL),
+        *(
+            Index(name, *columns, postgresql_where=text(where), sqlite_where=text(where))
+            for name, columns, where in _WAITING_INDEXES
         ),
         Index(
             "uq_queue_tickets_active_window",
