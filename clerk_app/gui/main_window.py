@@ -44,6 +44,24 @@ SIDEBAR_COMPACT_WIDTH = 150
 DOCK_COMPACT_WIDTH = 360
 
 
+class PageHolder(QScrollArea):
+    """A page in the stack: it scrolls when it is larger than the room the window leaves it
+    (rather than making the window larger than the screen), and is told that room first
+    (``Page.fit_width``) so that it can reflow."""
+
+    def __init__(self, page: Page) -> None:
+        super().__init__()
+        self.page = page
+        self.setObjectName(f"{page.objectName()}Holder")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setWidget(page)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self.page.fit_width(event.size().width())
+        super().resizeEvent(event)
+
+
 class MainWindow(QMainWindow):
     locked = Signal()
     unlocked = Signal()
@@ -121,12 +139,7 @@ class MainWindow(QMainWindow):
         self.pages.append(page)
         # a page taller or wider than a small monitor scrolls instead of making the window
         # larger than the screen (the stack is as large as its largest page)
-        holder = QScrollArea()
-        holder.setObjectName(f"{page.objectName()}Holder")
-        holder.setWidgetResizable(True)
-        holder.setFrameShape(QFrame.Shape.NoFrame)
-        holder.setWidget(page)
-        self.stack.addWidget(holder)
+        self.stack.addWidget(PageHolder(page))
         item = QListWidgetItem(_(page.title))
         item.setData(Qt.ItemDataRole.UserRole, page.key)
         self.nav.addItem(item)

@@ -4,8 +4,15 @@ beside the docked queue panel without scrolling and with nothing squeezed below 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect
-from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QDockWidget, QScrollArea, QWidget
+from PySide6.QtCore import QRect, QSize
+from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QApplication,
+    QDockWidget,
+    QFormLayout,
+    QScrollArea,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from clerk_app.gui import app as gui_app
@@ -36,7 +43,9 @@ def _squeezed(root: QWidget) -> list[str]:
     for widget in root.findChildren(QWidget):
         if not widget.isVisible() or isinstance(widget.parentWidget(), QAbstractScrollArea):
             continue  # a scroll area's own bars and viewport
-        need = widget.minimumSizeHint().expandedTo(widget.minimumSize())
+        # what a layout grants at least: an explicit minimum where one is set, else the hint
+        hint, explicit = widget.minimumSizeHint(), widget.minimumSize()
+        need = QSize(explicit.width() or hint.width(), explicit.height() or hint.height())
         if widget.width() < need.width() or widget.height() < need.height():
             found.append(f"{type(widget).__name__} {widget.objectName()!r} {widget.size()} < {need}")
     return found
@@ -79,6 +88,9 @@ def test_intake_form_fits_beside_the_queue_panel_at_1366x768(qtbot: QtBot, stati
     for button in page.buttons():
         assert button.isVisible() and _inside(button, main)
     assert _squeezed(page) == [] and _squeezed(dock) == []
+    assert {page.button_grid.getItemPosition(page.button_grid.indexOf(k))[0] for k in page.buttons()} == {0}
+    assert all(f.rowWrapPolicy() == QFormLayout.RowWrapPolicy.DontWrapRows
+               for f in (b.layout() for b in page.top_boxes) if isinstance(f, QFormLayout))  # fmt: skip
     qtbot.waitUntil(lambda: panel.waiting.rowCount() == 5, timeout=5000)
     assert panel.waiting.horizontalScrollBar().maximum() == 0, "the waiting list's columns are cut"
     matters = page.matter_list
@@ -104,11 +116,10 @@ def test_every_page_opens_at_1366x768_without_growing_the_window(qtbot: QtBot, s
         assert main.current_page() is page and main.size().width() == 1366 and main.size().height() == 768
 
 
-def test_queue_dock_keeps_its_compact_width_in_english(
-    qtbot: QtBot, station: Workstation, qapp: QApplication
-) -> None:
-    """The English panel's longer words wrap (按 Shift+F5 叫下一位 is "Press Shift+F5 to call the
-    next applicant"): the dock stays 360 px at 1366×768 instead of taking 531 px."""
+def test_english_workstation_fits_1366x768(qtbot: QtBot, station: Workstation, qapp: QApplication) -> None:
+    """English words are longer: the panel's wrap (按 Shift+F5 叫下一位 is "Press Shift+F5 to call
+    the next applicant"), so the dock stays 360 px instead of taking 531 px; the navigation bar
+    widens just enough; the intake form reflows instead of running 334 px off to the right."""
     gui_app.configure(qapp, "en")
     try:
         main = _open(qtbot, station)
@@ -126,5 +137,21 @@ def test_queue_dock_keeps_its_compact_width_in_english(
         assert main.nav.horizontalScrollBar().maximum() == 0
         widest = max(main.nav.visualItemRect(main.nav.item(i)).width() for i in range(main.nav.count()))
         assert widest <= main.nav.viewport().width() and _squeezed(main.side) == []
+        # the English form: labels above their fields and the keys in two rows, so that nothing
+        # runs off to the right (it may scroll down; the keys stay in view below it)
+        page = main.show_page("intake")
+        assert isinstance(page, IntakeView)
+        holder = page.parentWidget().parentWidget()
+        assert isinstance(holder, QScrollArea)
+        qtbot.waitUntil(lambda: page.form_scroll.horizontalScrollBar().maximum() == 0
+                        and holder.horizontalScrollBar().maximum() == 0, timeout=3000)  # fmt: skip
+        boxes = [box.layout() for box in page.top_boxes]
+        assert all(isinstance(f, QFormLayout) and f.rowWrapPolicy() == QFormLayout.RowWrapPolicy.WrapAllRows
+                   for f in boxes)  # fmt: skip
+        rows = {page.button_grid.getItemPosition(page.button_grid.indexOf(k))[0] for k in page.buttons()}
+        assert rows == {0, 1}
+        for key in page.buttons():
+            assert key.isVisible() and _inside(key, main) and key.width() >= key.sizeHint().width()
+        assert _squeezed(page) == []
     finally:
         gui_app.configure(qapp, "zh_CN")

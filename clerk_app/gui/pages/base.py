@@ -50,6 +50,9 @@ class Page(QWidget):
         self.layout_.setContentsMargins(*(COMPACT_MARGINS if compact else MARGINS))
         self.heading.setVisible(not compact)
 
+    def fit_width(self, width: int) -> None:
+        """The window leaves this page ``width`` px: a page that can reflow does so here."""
+
     @classmethod
     def visible_to(cls, role: Role) -> bool:
         return cls.permission is None or allows(role, cls.permission)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QFrame,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -39,6 +40,10 @@ INVALID_STYLE = "border: 1px solid #c62828;"
 #: the choice boxes' least width (characters); the material list's least height, and on a small monitor
 COMBO_CHARS = 6
 MATERIALS_HEIGHT, COMPACT_MATERIALS_HEIGHT = 150, 110
+COMPACT_DRAFTS_WIDTH = 160
+#: spacing between the outcome keys, and between the boxes of the form's top row
+KEY_SPACING = 6
+BOX_SPACING = 4
 
 #: form field of a problem → the widget attribute marked with it
 FIELD_WIDGETS = {
@@ -74,11 +79,14 @@ class IntakeView(Page):
         super().__init__(ctx, parent)
         self.catalogue = catalogue
         top = QHBoxLayout()
+        top.setSpacing(BOX_SPACING)
         applicant_box, agent_box = self._applicant_box()
         top.addWidget(applicant_box, 1)
         top.addWidget(agent_box, 1)
         right = QVBoxLayout()
-        right.addWidget(self._matter_box(), 1)
+        self.matter_box = self._matter_box()
+        self.top_boxes = (applicant_box, agent_box, self.matter_box)
+        right.addWidget(self.matter_box, 1)
         self.extras = ExtraFields()
         right.addWidget(self.extras)
         top.addLayout(right, 1)
@@ -132,6 +140,7 @@ class IntakeView(Page):
         self.materials_table.setMinimumHeight(COMPACT_MATERIALS_HEIGHT if compact else MATERIALS_HEIGHT)
         # a matter's name wraps in the narrower list rather than running off its right edge
         self.matter_list.setWordWrap(compact)
+        self.drafts_combo.setMinimumWidth(COMPACT_DRAFTS_WIDTH if compact else 0)  # 0: its 30 characters
         self.matter_list.setHorizontalScrollBarPolicy(
             Qt.ScrollBarPolicy.ScrollBarAlwaysOff if compact else Qt.ScrollBarPolicy.ScrollBarAsNeeded
         )
@@ -268,18 +277,56 @@ class IntakeView(Page):
         self.authority_edit.setPlaceholderText(_("不予受理时告知可向哪个机关申请"))
         for edit in (self.reason_edit, self.basis_edit, self.authority_edit):
             fields.addWidget(edit, 2)
-        buttons = QHBoxLayout()
+        self.button_grid = QGridLayout()
+        self.button_grid.setSpacing(KEY_SPACING)
         self.accept_button = QPushButton(_("受理 (F5)"))
         self.correction_button = QPushButton(_("补正 (F6)"))
         self.refuse_button = QPushButton(_("不予受理 (F7)"))
         self.spot_button = QPushButton(_("当场办结 (F8)"))
         self.draft_button = QPushButton(_("保存草稿 (Ctrl+S)"))
         self.new_button = QPushButton(_("新表单 (Ctrl+N)"))
-        for button in self.buttons():
-            buttons.addWidget(button)
+        self._key_columns = 0
+        self._place_keys(len(self.buttons()))
         outer.addLayout(fields)
-        outer.addLayout(buttons)
+        outer.addLayout(self.button_grid)
         return box
+
+    # ---- reflowing ------------------------------------------------------------------------------
+
+    def fit_width(self, width: int) -> None:
+        """Lay the form out for the ``width`` px the window leaves it: labels beside their fields
+        and the outcome keys in one row when that fits (Chinese, even beside the docked queue
+        panel at 1366 px), else each label above its field and the keys in two rows (English
+        there), so that the form never runs off to the right."""
+        self.ensurePolished()  # sizes with the style sheet's padding, also before the first show
+        margins = self.layout_.contentsMargins()
+        room = width - margins.left() - margins.right()
+        keys = self.buttons()
+        one_row = sum(k.sizeHint().width() for k in keys) + KEY_SPACING * (len(keys) - 1)
+        self._place_keys(len(keys) if one_row <= room else (len(keys) + 1) // 2)
+        forms = [box.layout() for box in self.top_boxes]
+        for form in forms:
+            assert isinstance(form, QFormLayout)
+            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+        # the boxes' own sizes: their forms answer at once, the body's layout only after its
+        # next pass
+        beside = sum(box.minimumSizeHint().width() for box in self.top_boxes[:-1])
+        beside += max(self.matter_box.minimumSizeHint().width(), self.extras.minimumSizeHint().width())
+        beside += BOX_SPACING * (len(self.top_boxes) - 1)
+        if beside > room:
+            for form in forms:
+                assert isinstance(form, QFormLayout)
+                form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
+
+    def _place_keys(self, columns: int) -> None:
+        if columns == self._key_columns:
+            return
+        self._key_columns = columns
+        for index, key in enumerate(self.buttons()):
+            self.button_grid.removeWidget(key)
+            self.button_grid.addWidget(key, index // columns, index % columns)
+        for column in range(len(self.buttons())):
+            self.button_grid.setColumnStretch(column, 1 if column < columns else 0)
 
     # ---- reading the layout ---------------------------------------------------------------------
 
