@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select, text, update
+from sqlalchemy import Connection, Engine, select, text, update
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
@@ -38,6 +38,14 @@ _BOOKKEEPING_GRANTS = {
     "change_log": "INSERT",
     "sync_push_ledger": "INSERT",
     "sync_devices": "INSERT, UPDATE",
+    # the hall queue, used live on the central store: ticket numbers, keyed presses, window states
+    "queue_counters": "INSERT, UPDATE",
+    "queue_requests": "INSERT",
+    "queue_window_states": "INSERT, UPDATE",
+    # document number blocks, reserved while online
+    "number_series": "INSERT, UPDATE",
+    # the search keys the applicants' trigger keeps, in the transaction that writes the applicant
+    "case_search_keys": "INSERT, DELETE",
 }
 
 
@@ -122,6 +130,8 @@ def init_central(url: str) -> InitReport:
                     update(SyncCounter).where(SyncCounter.name == "schema").values(value=SCHEMA_VERSION)
                 )
         secured = () if is_sqlite(engine) else _enable_row_security(engine)
+        if not is_sqlite(engine):
+            _refresh_device_roles(engine)
         return InitReport(
             make_url(url).render_as_string(hide_password=True),
             tuple(sorted(migrate.current_revisions(engine))),
@@ -131,6 +141,29 @@ def init_central(url: str) -> InitReport:
         )
     finally:
         engine.dispose()
+
+
+def _grant_bookkeeping(conn: Connection, quoted_role: str) -> None:
+    for table, rights in _BOOKKEEPING_GRANTS.items():
+        conn.execute(text(f'GRANT {rights} ON "{table}" TO {quoted_role}'))
+
+
+def _refresh_device_roles(engine: Engine) -> None:
+    """Give the workstation roles made by an earlier release the rights this one needs (a table
+    added to ``_BOOKKEEPING_GRANTS`` would otherwise stay closed to them until re-registered)."""
+    with engine.begin() as conn:
+        # a device role is one that may insert into the change log without owning it
+        roles = conn.scalars(
+            text(
+                "SELECT DISTINCT g.grantee FROM information_schema.role_table_grants g "
+                "WHERE g.table_schema = 'public' AND g.table_name = 'change_log' "
+                "AND g.privilege_type = 'INSERT' AND g.grantee <> g.grantor "
+                "AND g.grantee <> (SELECT tableowner FROM pg_tables "
+                "WHERE schemaname = 'public' AND tablename = 'change_log')"
+            )
+        ).all()
+        for role in roles:
+            _grant_bookkeeping(conn, conn.dialect.identifier_preparer.quote(role))
 
 
 def create_device_role(url: str, role: str, password: str, hall_ids: Iterable[uuid.UUID]) -> None:
@@ -154,8 +187,7 @@ def create_device_role(url: str, role: str, password: str, hall_ids: Iterable[uu
             for info in synced_tables():
                 rights = "INSERT" if info.insert_only else "INSERT, UPDATE"
                 conn.execute(text(f'GRANT {rights} ON "{info.name}" TO {quoted}'))
-            for table, rights in _BOOKKEEPING_GRANTS.items():
-                conn.execute(text(f'GRANT {rights} ON "{table}" TO {quoted}'))
+            _grant_bookkeeping(conn, quoted)
             # a role made before the change log was numbered by change_log_assign() had this
             conn.execute(text(f'REVOKE UPDATE ON "sync_counter" FROM {quoted}'))
             conn.execute(text(f"GRANT EXECUTE ON FUNCTION change_log_assign() TO {quoted}"))
