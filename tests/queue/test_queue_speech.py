@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from clerk_app.gui.queue.display import call_text
-from clerk_app.gui.queue.speech import Announcer, EspeakEngine, wav_seconds
+from clerk_app.gui.queue.speech import Announcer, EspeakEngine, mandarin_voice, pick_engine, wav_seconds
 
 ESPEAK = shutil.which("espeak-ng")
 pytestmark = [
@@ -108,3 +108,29 @@ def test_a_missing_program_ends_the_call_at_once(qapp: QApplication, qtbot: QtBo
     announcer = Announcer(EspeakEngine(str(tmp_path / "no-espeak-ng")))
     with qtbot.waitSignal(announcer.spoken, timeout=3_000):
         announcer.announce(call_text("A001", 3))
+
+
+def test_without_a_mandarin_voice_the_display_stays_visual(
+    qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An espeak-ng without Mandarin data would fail (or read letters) at every call: it is not
+    picked, so the display shows its visual-only notice instead."""
+    assert mandarin_voice(ESPEAK or "espeak-ng") == "cmn"
+    fake = tmp_path / "bin" / "espeak-ng"
+    fake.parent.mkdir()
+    fake.write_text(
+        "#!/bin/sh\n"
+        "echo 'Pty Language       Age/Gender VoiceName          File                 Other Languages'\n"
+        "echo ' 5  yue             --/M      Chinese_(Cantonese) sit/yue              (zh-yue 5)(zh 8)'\n"
+    )
+    fake.chmod(0o755)
+    assert mandarin_voice(str(fake)) is None
+    assert mandarin_voice(str(tmp_path / "missing")) is None
+    from PySide6.QtTextToSpeech import QTextToSpeech
+
+    monkeypatch.setattr(QTextToSpeech, "availableEngines", staticmethod(lambda: []))
+    monkeypatch.setenv("PATH", str(fake.parent))
+    assert pick_engine() is None
+    monkeypatch.setenv("PATH", str(Path(ESPEAK or "/usr/bin/espeak-ng").parent))
+    engine = pick_engine()
+    assert isinstance(engine, EspeakEngine) and engine.voice == "cmn"

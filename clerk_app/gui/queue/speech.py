@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import subprocess
 import tempfile
 import wave
 from collections import deque
@@ -75,11 +76,12 @@ class EspeakEngine(SpeechEngine):
     rendered = Signal(str)
     VOICE = "cmn"
 
-    def __init__(self, program: str, parent: QObject | None = None) -> None:
+    def __init__(self, program: str, parent: QObject | None = None, voice: str = VOICE) -> None:
         super().__init__(parent)
         from PySide6.QtMultimedia import QSoundEffect
 
         self._program = program
+        self.voice = voice
         self._dir = Path(tempfile.mkdtemp(prefix="clerk-voice-"))
         self._process = QProcess(self)
         self._process.finished.connect(self._rendered)
@@ -93,7 +95,7 @@ class EspeakEngine(SpeechEngine):
         self._n += 1
         self._wav = self._dir / f"call{self._n % 4}.wav"
         self._wav.unlink(missing_ok=True)  # an old clip of the same name is never played instead
-        self._process.start(self._program, ["-v", self.VOICE, "-s", "150", "-w", str(self._wav), text])
+        self._process.start(self._program, ["-v", self.voice, "-s", "150", "-w", str(self._wav), text])
 
     def _not_started(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart:  # no finished() follows
@@ -122,6 +124,23 @@ class EspeakEngine(SpeechEngine):
             self.finished.emit()
 
 
+#: espeak-ng's Mandarin voices, best first (``zh`` is an MBROLA voice that needs MBROLA)
+MANDARIN_VOICES = ("cmn", "cmn-latn-pinyin")
+
+
+def mandarin_voice(program: str) -> str | None:
+    """The Mandarin voice this espeak-ng has, or None: without one it would read a call as
+    letters, or fail, at every call."""
+    try:
+        listed = subprocess.run(
+            [program, "--voices=zh"], capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    have = {line.split()[1] for line in listed.stdout.splitlines()[1:] if len(line.split()) > 1}
+    return next((v for v in MANDARIN_VOICES if v in have), None)
+
+
 def wav_seconds(path: Path) -> float:
     """The clip's length; 0 for a file that is missing or not a WAV (nothing to play)."""
     try:
@@ -146,8 +165,12 @@ def pick_engine(parent: QObject | None = None) -> SpeechEngine | None:
         pass
     program = shutil.which("espeak-ng")
     if program:
+        voice = mandarin_voice(program)
+        if voice is None:
+            log.warning("espeak-ng has no Mandarin voice: calls are shown, not spoken")
+            return None
         try:
-            return EspeakEngine(program, parent)
+            return EspeakEngine(program, parent, voice)
         except ImportError:
             return None
     return None
