@@ -56,6 +56,8 @@ def load_catalog(lang: str) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]
             if item.msgid_plural:
                 forms = tuple(item.msgstr_plural[k] for k in sorted(item.msgstr_plural))
                 plurals[item.msgid] = forms
+            elif item.msgctxt:
+                singles[context_key(item.msgctxt, item.msgid)] = item.msgstr
             else:
                 singles[item.msgid] = item.msgstr
     return singles, plurals
@@ -86,6 +88,22 @@ def _(text: str) -> str:
 
 def N_(text: str) -> str:
     """Mark ``text`` for translation without translating it now (module-level constants)."""
+    return text
+
+
+def context_key(context: str, text: str) -> str:
+    """How a text with a context (``msgctxt``) is kept in the catalogue (gettext's own form)."""
+    return f"{context}\x04{text}"
+
+
+def pgettext(context: str, text: str) -> str:
+    """Translate ``text`` as used in ``context``: one Chinese word may need two English ones
+    (挂起 is the state "Parked" and the key "Park")."""
+    return _catalog.get(context_key(context, text)) or text
+
+
+def NP_(context: str, text: str) -> str:
+    """Mark ``text`` for translation in ``context`` without translating it now."""
     return text
 
 

@@ -129,6 +129,9 @@ def test_english_workstation_fits_1366x768(qtbot: QtBot, station: Workstation, q
         assert isinstance(panel, QueuePanel)
         qtbot.waitUntil(lambda: panel.view is not None, timeout=5000)
         assert panel.state.text() == "Press Shift+F5 to call the next applicant"
+        # the keys say what they do (挂起 and 暂停 are also the states Parked and Paused)
+        assert panel.buttons["parkButton"].text() == "⇧F9 Park"
+        assert panel.buttons["pauseButton"].text() == "⇧F12 Pause"
         dock = panel.parentWidget()
         assert isinstance(dock, QDockWidget) and dock.width() <= DOCK_COMPACT_WIDTH and _inside(dock, main)
         assert _squeezed(dock) == []

@@ -39,7 +39,7 @@ from sqlalchemy.exc import DBAPIError
 from clerk_app.gui.forms import child, load_form, style_sheet
 from clerk_app.gui.pages.base import Page, PageContext
 from clerk_app.gui.queue import while_alive
-from clerk_app.i18n import N_, _
+from clerk_app.i18n import N_, NP_, _, pgettext
 from clerk_app.security.roles import Permission
 from clerk_app.services.cases import CaseService
 from clerk_app.services.errors import UserError
@@ -67,16 +67,18 @@ KEYS = {
     "transferButton": "Shift+F11",
     "pauseButton": "Shift+F12",
 }
-#: the buttons' words (the key is shown before them, as the clerk presses it)
+#: the buttons' words (the key is shown before them, as the clerk presses it): what the key does,
+#: translated in the context ``KEY_CONTEXT`` (挂起 and 暂停 are also states: Parked, Paused)
+KEY_CONTEXT = "queue key"
 LABELS = {
-    "callNextButton": N_("叫下一位"),
-    "recallButton": N_("重呼"),
-    "startButton": N_("开始办理"),
-    "noShowButton": N_("过号"),
-    "parkButton": N_("挂起"),
-    "finishButton": N_("办结"),
-    "transferButton": N_("转窗"),
-    "pauseButton": N_("暂停"),
+    "callNextButton": NP_("queue key", "叫下一位"),
+    "recallButton": NP_("queue key", "重呼"),
+    "startButton": NP_("queue key", "开始办理"),
+    "noShowButton": NP_("queue key", "过号"),
+    "parkButton": NP_("queue key", "挂起"),
+    "finishButton": NP_("queue key", "办结"),
+    "transferButton": NP_("queue key", "转窗"),
+    "pauseButton": NP_("queue key", "暂停"),
 }
 
 
@@ -120,7 +122,7 @@ class QueuePanel(Page):
         self.local_button = child(form, QPushButton, "localTicketButton")
         self.buttons = {name: child(form, QPushButton, name) for name in KEYS}
         for name, button in self.buttons.items():
-            button.setText(f"{key_text(name)} {_(LABELS[name])}")
+            button.setText(f"{key_text(name)} {pgettext(KEY_CONTEXT, LABELS[name])}")
         self._wire()
         self.waiting.setHorizontalHeaderLabels([_("号码"), _("类别"), _("取号时间"), _("备注")])
         self.waiting.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -416,7 +418,7 @@ class QueuePanel(Page):
         paused = _("暂停：{r}").format(r=_(PAUSE_REASONS.get(view.pause_reason, "")))
         status = {"open": _("叫号中"), "paused": paused, "closed": _("未开始")}.get(view.status, view.status)
         self.status.setText(_("{n} 号窗口 · {s}").format(n=view.number, s=status))
-        pause = _("恢复") if view.status == "paused" else _(LABELS["pauseButton"])
+        pause = _("恢复") if view.status == "paused" else pgettext(KEY_CONTEXT, LABELS["pauseButton"])
         self.buttons["pauseButton"].setText(f"{key_text('pauseButton')} {pause}")
         line = _("{name} 等候 {n} 人，最长 {m} 分钟")
         parts = [
