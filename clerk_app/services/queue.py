@@ -1,18 +1,19 @@
 """The hall queue: issuing tickets, the clerk's presses at a window, the hall display, the
 offline local queue. ``QueueService`` is assembled from parts: ``queue_base`` (store, settings,
 categories, history), this module (issuing, appointments check-in, window state and view),
-``queue_presses`` (the presses), ``queue_claim`` (call next on PostgreSQL in one round trip),
+``queue_presses`` (the presses), ``queue_claim`` (the presses on PostgreSQL in one round trip),
 ``queue_offline`` (the local queue's numbers) and ``queue_board`` (the display).
 
 Guarantees (each checked by tests on PostgreSQL and on the SQLite central store):
 
 * **A call claims one ticket in one statement.** On PostgreSQL the whole press is one call of
-  the server function ``queue_claim_next`` (migration ``0012_queue_claim_fn``): it ranks the
-  window's candidates by the rules of ``clerk_app.domain.queue_order`` (a test checks the two
-  agree) and claims with ``UPDATE … FROM (SELECT … LIMIT 1 FOR UPDATE SKIP LOCKED)``, so two
-  windows never take the same ticket and never wait on each other. On SQLite the transaction
-  holds the write lock from its start (BEGIN IMMEDIATE), which serialises the read, the ranking
-  in Python and the claim.
+  the server function ``queue_claim_next`` (migrations ``0012_queue_claim_fn`` to
+  ``0015_queue_press_fn``): it ranks the window's candidates by the rules of
+  ``clerk_app.domain.queue_order`` (a test checks the two agree) and claims the first of them
+  that is still waiting with ``SELECT … FOR UPDATE SKIP LOCKED``, so two windows never take the
+  same ticket and never wait on each other. 开始办理, 办结, 重呼, 过号 and 挂起 are one statement
+  too (``queue_press_ticket``). On SQLite the transaction holds the write lock from its start
+  (BEGIN IMMEDIATE), which serialises the read, the ranking in Python and the claim.
 * **Every transition is conditional** on the state it was decided from (and on the window that
   holds the ticket): a stale press changes nothing and says so.
 * **One active ticket per window**, enforced by a partial unique index.
