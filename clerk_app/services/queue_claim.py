@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 import threading
@@ -49,16 +50,24 @@ from clerk_app.store.uow import Store
 
 log = logging.getLogger("clerk.queue")
 
+#: the ticket's fields a ``TicketView`` shows (the rest need not travel back)
+_VIEW_COLUMNS = (
+    "id", "number", "category", "state", "priority", "priority_kind", "window_number", "routed_window",
+    "return_window", "recall_count", "issued_at", "called_at", "started_at", "appointment_at", "case_ref",
+    "call_reason", "offline",
+)  # fmt: skip
 CALL_SQL = (
-    "SELECT c.outcome, (c.ticket).* FROM queue_claim_next(%(key)s, %(window)s, %(clerk)s, "
-    "%(clerk_name)s, %(now)s, %(day)s, %(device)s, %(ticket_hlc)s, %(event_hlc)s, %(event_id)s, "
-    "%(called)s, %(defaults)s::json) AS c"
+    "SELECT c.outcome, "
+    + ", ".join(f"(c.ticket).{name}" for name in _VIEW_COLUMNS)
+    + " FROM queue_claim_next(%(key)s, %(window)s, %(clerk)s, %(clerk_name)s, %(now)s, %(day)s, "
+    "%(device)s, %(ticket_hlc)s, %(event_hlc)s, %(event_id)s, %(called)s, %(defaults)s::json) AS c"
 )
 _CALLED = target_state("issued", "call")
 PRESS_SQL = (
-    "SELECT p.outcome, p.event, p.from_state, (p.ticket).* FROM queue_press_ticket(%(key)s, "
-    "%(action)s, %(ticket)s, %(window)s, %(clerk)s, %(now)s, %(device)s, %(ticket_hlc)s, "
-    "%(event_hlc)s, %(event_id)s, %(targets)s::json, %(recall_limit)s) AS p"
+    "SELECT p.outcome, p.event, p.from_state, "
+    + ", ".join(f"(p.ticket).{name}" for name in _VIEW_COLUMNS)
+    + " FROM queue_press_ticket(%(key)s, %(action)s, %(ticket)s, %(window)s, %(clerk)s, %(now)s, "
+    "%(device)s, %(ticket_hlc)s, %(event_hlc)s, %(event_id)s, %(targets)s::json, %(recall_limit)s) AS p"
 )
 #: the displays' notification, a transaction of its own that need not wait for the disk (a
 #: notification is never kept across a server restart anyway)
@@ -109,6 +118,7 @@ def claim_engine(engine: Engine) -> Engine:
         return found
 
 
+@functools.cache
 def policy_defaults(order_serve_early: bool = True) -> str:
     """The hall policy's defaults, for the keys the central setting does not give."""
     return json.dumps({**QueuePolicy().to_dict(), "serve_early": order_serve_early})
@@ -181,14 +191,18 @@ def _run(
 def _execute(raw: psycopg.Connection[Any], sql: str, params: dict[str, Any], notice: str) -> dict[str, Any]:
     """The press, its commit, and then the displays' notification as a transaction of its own:
     one message to the server (simple query protocol, values bound here), one answer back."""
-    script = f"BEGIN; {sql}; COMMIT; {NOTIFY_SQL}"
     cur = psycopg.ClientCursor(raw)
     try:
-        cur.execute(script, {**params, "notice": notice})
-        while cur.description is None or cur.description[0].name != "outcome":
+        cur.execute(_SCRIPTS.get(sql) or _script(sql), {**params, "notice": notice})
+        # the answers of BEGIN, the press, COMMIT and the notification: the press's is the one
+        # whose first column is its outcome (read from the result itself: no column objects)
+        while True:
+            result = cur.pgresult
+            if result is not None and result.nfields and result.fname(0) == b"outcome":
+                break
             if not cur.nextset():
                 raise RuntimeError("the press statement returned no row")
-        names = [c.name for c in cur.description]
+        names = [(result.fname(i) or b"").decode() for i in range(result.nfields)]
         row = cur.fetchone()
     except BaseException:
         if raw.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
@@ -198,6 +212,14 @@ def _execute(raw: psycopg.Connection[Any], sql: str, params: dict[str, Any], not
         cur.close()
     assert row is not None
     return dict(zip(names, row, strict=True))
+
+
+_SCRIPTS: dict[str, str] = {}
+
+
+def _script(sql: str) -> str:
+    found = _SCRIPTS[sql] = f"BEGIN; {sql}; COMMIT; {NOTIFY_SQL}"
+    return found
 
 
 def _wrapped(sql: str, params: dict[str, Any], exc: psycopg.Error, *, invalidated: bool = False) -> Exception:
