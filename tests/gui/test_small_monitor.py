@@ -8,9 +8,12 @@ from PySide6.QtCore import QRect, QSize
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
     QApplication,
+    QComboBox,
     QDockWidget,
     QFormLayout,
     QScrollArea,
+    QStyle,
+    QStyleOptionComboBox,
     QWidget,
 )
 from pytestqt.qtbot import QtBot
@@ -51,6 +54,22 @@ def _squeezed(root: QWidget) -> list[str]:
     return found
 
 
+def _cut_choices(root: QWidget) -> list[str]:
+    """Visible choice boxes whose chosen text is wider than the box shows."""
+    cut = []
+    for combo in root.findChildren(QComboBox):
+        if not combo.isVisible() or not combo.currentText():
+            continue
+        option = QStyleOptionComboBox()
+        combo.initStyleOption(option)
+        field = combo.style().subControlRect(
+            QStyle.ComplexControl.CC_ComboBox, option, QStyle.SubControl.SC_ComboBoxEditField, combo
+        )
+        if combo.fontMetrics().horizontalAdvance(combo.currentText()) > field.width():
+            cut.append(combo.currentText())
+    return cut
+
+
 def _inside(widget: QWidget, main: MainWindow) -> bool:
     top_left = widget.mapTo(main, widget.rect().topLeft())
     return main.rect().contains(QRect(top_left, widget.size()))
@@ -87,7 +106,7 @@ def test_intake_form_fits_beside_the_queue_panel_at_1366x768(qtbot: QtBot, stati
     assert _inside(page, main) and page.geometry().right() < dock.mapTo(main, dock.rect().topLeft()).x() + 1
     for button in page.buttons():
         assert button.isVisible() and _inside(button, main)
-    assert _squeezed(page) == [] and _squeezed(dock) == []
+    assert _squeezed(page) == [] and _squeezed(dock) == [] and _cut_choices(page) == []
     assert {page.button_grid.getItemPosition(page.button_grid.indexOf(k))[0] for k in page.buttons()} == {0}
     assert all(f.rowWrapPolicy() == QFormLayout.RowWrapPolicy.DontWrapRows
                for f in (b.layout() for b in page.top_boxes) if isinstance(f, QFormLayout))  # fmt: skip
@@ -155,6 +174,6 @@ def test_english_workstation_fits_1366x768(qtbot: QtBot, station: Workstation, q
         assert rows == {0, 1}
         for key in page.buttons():
             assert key.isVisible() and _inside(key, main) and key.width() >= key.sizeHint().width()
-        assert _squeezed(page) == []
+        assert _squeezed(page) == [] and _cut_choices(page) == []
     finally:
         gui_app.configure(qapp, "zh_CN")

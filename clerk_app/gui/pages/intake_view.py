@@ -238,7 +238,7 @@ class IntakeView(Page):
         self.matter_hits.setMaximumHeight(110)
         self.matter_hits.setVisible(False)
         self.bundle_combo = QComboBox()
-        self.bundle_combo.addItem(_("（不选一件事主题）"), "")
+        self.bundle_combo.addItem(_("（不选）"), "")  # beside its label 一件事主题
         for bundle in self.catalogue.bundles:
             self.bundle_combo.addItem(bundle.name, bundle.code)
         self.matter_list = QListWidget()
