@@ -17,6 +17,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication, QWidget
 
 from clerk_app.gui import app as gui_app
+from clerk_app.gui.appointments_shots import APPOINTMENTS_SHOTS
 from clerk_app.gui.cases_shots import CASES_SHOTS
 from clerk_app.gui.documents_shots import DOCUMENTS_SHOTS
 from clerk_app.gui.intake_shots import INTAKE_SHOTS
@@ -88,6 +89,7 @@ def shot_system(ctx: ShotContext) -> list[Path]:
 
 SHOTS: list[Callable[[ShotContext], list[Path]]] = [shot_login, shot_home, shot_system]
 SHOTS.extend(SUPERVISION_SHOTS)
+SHOTS.extend(APPOINTMENTS_SHOTS)
 SHOTS.extend(DOCUMENTS_SHOTS)
 SHOTS.extend(CASES_SHOTS)
 SHOTS.extend(QUEUE_SHOTS)

@@ -49,6 +49,7 @@ def _find(uow: UnitOfWork, text: str, day: dt.date) -> Appointment | None:
             or_(Appointment.code == text, (Appointment.id_number == text) & (Appointment.service_day == day)),
         )
         .order_by(Appointment.slot_start)
+        .with_for_update()  # a supervisor's cancel of the same booking waits, or is waited for
     ).all()
     booked = [a for a in rows if a.state == "booked" and a.service_day == day]
     return booked[0] if booked else (rows[0] if rows else None)

@@ -3,6 +3,7 @@ appears only for roles that hold its permission (the services check again)."""
 
 from __future__ import annotations
 
+from clerk_app.gui.pages.appointments import AppointmentsPage
 from clerk_app.gui.pages.base import Page, PageContext
 from clerk_app.gui.pages.cases import CasesPage
 from clerk_app.gui.pages.documents import DocumentsPage
@@ -23,6 +24,7 @@ PAGES: list[type[Page]] = [
     RatingsPage,
     SyncPage,
     MonitorPage,
+    AppointmentsPage,
     ComplaintsPage,
     RectificationsPage,
     ReportsPage,

@@ -176,5 +176,10 @@ class Appointment(SyncedMixin, Base):
     state: Mapped[str] = mapped_column(String(16), default="booked")  # booked, checked_in, cancelled
     ticket_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     checked_in_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    #: from the booking platform's export (migration 0016_queue_appointment_cancel)
+    phone: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    cancel_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    cancelled_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
     __table_args__ = (Index("ix_queue_appointments_day_id", "service_day", "id_number"),)

@@ -1,0 +1,135 @@
+"""预约管理 page (offscreen Qt): a supervisor sees a day's bookings with their states, cancels one
+with a reason, and imports the booking platform's export through the file dialog; the work runs
+on the database worker and the page shows the outcome, bad rows by row number."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QDate, Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from clerk_app.domain.identifiers import mod11_2_check_char
+from clerk_app.gui.pages import PAGES
+from clerk_app.gui.pages.appointments import AppointmentsPage
+from clerk_app.gui.workstation import Workstation
+from clerk_app.security.roles import Role
+from clerk_app.services.appointment_book import AppointmentBook
+from clerk_app.services.queue import QueueService
+from clerk_app.services.queue_appointments import demo_code, seed_demo_appointments
+
+#: 09:40 in the hall on a day of its own (the demo seeds today's bookings, these are that day's)
+NOW = dt.datetime(2027, 3, 5, 1, 40, tzinfo=dt.UTC)
+DAY = dt.date(2027, 3, 5)
+
+
+def _column(page: AppointmentsPage, column: int) -> list[str]:
+    return [page.table.item(r, column).text() for r in range(page.table.rowCount())]
+
+
+def _open(qtbot: QtBot, station: Workstation) -> AppointmentsPage:
+    central = station.runtime.central
+    assert seed_demo_appointments(central, NOW) == 6
+    QueueService(central, clock=lambda: NOW).check_in(demo_code(DAY, 2))  # 09:30 checks in
+    main = station.open_main(station.auth.login(None, "chenjing", "Duty#2026"))
+    qtbot.addWidget(main)
+    page = main.show_page("appointments")
+    assert isinstance(page, AppointmentsPage)
+    station.tasks.wait_idle()
+    qtbot.waitUntil(lambda: not page.loading)
+    page.book = AppointmentBook(central, clock=lambda: NOW)
+    page.date_edit.setDate(QDate(DAY.year, DAY.month, DAY.day))
+    qtbot.waitUntil(lambda: page.table.rowCount() == 6 and not page.loading, timeout=10_000)
+    return page
+
+
+def test_the_page_is_for_supervisors() -> None:
+    page = next(p for p in PAGES if p.key == "appointments")
+    assert page.visible_to(Role.SUPERVISOR) and not page.visible_to(Role.CLERK)
+
+
+def test_states_and_cancel(qtbot: QtBot, station: Workstation, monkeypatch: pytest.MonkeyPatch) -> None:
+    page = _open(qtbot, station)
+    assert _column(page, 0) == [demo_code(DAY, n) for n in range(1, 7)]
+    assert _column(page, 6) == ["已过期", "已签到", "待签到", "待签到", "待签到", "待签到"]
+    assert _column(page, 7)[1] == "C001" and _column(page, 1)[0] == "09:00-09:30"
+    assert page.counts.text() == "共 6 条：待签到 4，已签到 1，已取消 0，已过期 1"
+    page.table.selectRow(1)  # checked in: not cancellable
+    assert not page.cancel_button.isEnabled()
+    page.table.selectRow(2)
+    assert page.cancel_button.isEnabled()
+    asked: list[str] = []
+
+    def yes(parent: object, title: str, text: str) -> QMessageBox.StandardButton:
+        asked.append(text)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", yes)
+    page.reason_combo.setEditText("申请人来电改约到下周")
+    qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: _column(page, 6)[2] == "已取消", timeout=10_000)
+    assert "王海燕" in asked[0] and "10:00-10:30" in asked[0] and "申请人来电改约到下周" in asked[0]
+    assert _column(page, 8)[2] == "申请人来电改约到下周"
+    assert page.status.text() == f"预约 {demo_code(DAY, 3)} 已取消。"
+    page.table.selectRow(2)
+    assert not page.cancel_button.isEnabled()
+
+    page.table.selectRow(0)  # expired: a no-show, cancelled with an empty reason first
+    page.reason_combo.setEditText("")
+    qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: station.errors.last is not None, timeout=10_000)
+    assert station.errors.last == ("expected", "请填写取消原因。")
+    page.reason_combo.setCurrentIndex(1)
+    assert page.reason_combo.currentText() == "逾期未到"
+    qtbot.waitUntil(lambda: not page.loading)
+    page.table.selectRow(0)
+    qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: _column(page, 6)[0] == "已取消", timeout=10_000)
+    assert page.counts.text() == "共 6 条：待签到 3，已签到 1，已取消 2，已过期 0"
+
+
+def test_import_through_the_file_dialog(
+    qtbot: QtBot, station: Workstation, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    page = _open(qtbot, station)
+    first17 = "11010519880315003"
+    good = first17 + mod11_2_check_char(first17)
+    bad = good[:-1] + ("1" if good[-1] == "0" else "0")
+    path = tmp_path / "预约.csv"
+    path.write_bytes(
+        "\ufeff预约码,姓名,证件号码,手机号,业务类别,预约日期,时段开始\r\n"
+        f"W1,李雷,{good},13800138000,A,2027-03-05,11:00\r\n"
+        f"W2,韩梅梅,{bad},,B,2027-03-05,11:30\r\n"
+        f"W3,张伟,{good},,综合业务,2027-03-05,12:00\r\n".encode()
+    )
+    chosen: list[str] = [str(path)]
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (chosen[0], ""))
+    qtbot.mouseClick(page.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.report is not None and page.table.rowCount() == 8, timeout=10_000)
+    log = page.import_log.toPlainText().splitlines()
+    assert not page.import_log.isHidden()
+    assert log[0] == "预约.csv：共 3 行：新导入 2 条，已导入过 0 条，有误 1 行。"
+    assert log[1].startswith(f"第 3 行：证件号码“{bad}”有误")
+    assert "W1" in _column(page, 0) and "W3" in _column(page, 0)
+    assert _column(page, 4)[_column(page, 0).index("W1")] == "138****8000"
+
+    page.report = None
+    qtbot.mouseClick(page.import_button, Qt.MouseButton.LeftButton)  # the same file again
+    qtbot.waitUntil(lambda: page.report is not None, timeout=10_000)
+    assert page.import_log.toPlainText().splitlines()[0].endswith("新导入 0 条，已导入过 2 条，有误 1 行。")
+    qtbot.waitUntil(lambda: not page.loading)
+    assert page.table.rowCount() == 8
+
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("姓名,证件号码\r\n李雷,x\r\n", encoding="utf-8")
+    chosen[0] = str(wrong)
+    qtbot.mouseClick(page.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(page.import_button.isEnabled, timeout=10_000)
+    assert (
+        station.errors.last is not None
+        and "缺少这些列：预约码、业务类别、预约日期、时段开始" in station.errors.last[1]
+    )
+    assert page.import_log.toPlainText() == "导入未完成。"
