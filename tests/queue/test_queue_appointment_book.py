@@ -6,6 +6,8 @@ reported by row number, nothing imported twice. Runs on SQLite and PostgreSQL.""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -15,6 +17,7 @@ from sqlalchemy import select
 
 from clerk_app.domain.identifiers import mod11_2_check_char
 from clerk_app.security.roles import PermissionDenied, Role
+from clerk_app.services import queue_appointments
 from clerk_app.services.appointment_book import AppointmentBook
 from clerk_app.services.errors import UserError
 from clerk_app.services.queue import QueueService, seed_demo_queue
@@ -236,3 +239,71 @@ def test_an_unreachable_central_store_is_said_plainly() -> None:
     with pytest.raises(UserError, match="中心库暂时无法连接"):
         book.cancel(SUPERVISOR, "Y26112801", "逾期未到")
     engine.dispose()
+
+
+def _in_thread(fn: Callable[[], object]) -> tuple[threading.Thread, dict[str, object]]:
+    out: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            out["result"] = fn()
+        except Exception as exc:
+            out["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, out
+
+
+@pytest.mark.postgres
+def test_a_cancel_and_a_check_in_at_the_same_moment_do_not_both_win(pg_url: str) -> None:
+    """Each locks the booking row: the second waits for the first and then sees its outcome."""
+    store, book, queue, _clock = _hall(pg_url)
+    # a check-in under way (its unit of work not yet committed): the cancel waits, then refuses
+    with store.unit_of_work() as uow:
+        queue_appointments.check_in(queue, uow, demo_code(DAY, 3), MORNING)
+        thread, out = _in_thread(lambda: book.cancel(SUPERVISOR, demo_code(DAY, 3), "逾期未到"))
+        thread.join(1.5)
+        assert thread.is_alive()
+        uow.commit()
+    thread.join(15)
+    assert isinstance(out.get("error"), UserError) and "已签到" in str(out["error"])
+    # a cancel under way: the kiosk waits, then says the booking is cancelled
+    with store.unit_of_work() as uow:
+        appt = uow.session.scalar(
+            select(Appointment).where(Appointment.code == demo_code(DAY, 4)).with_for_update()
+        )
+        assert appt is not None
+        appt.state = "cancelled"
+        uow.flush()
+        thread, out = _in_thread(lambda: queue.check_in(demo_code(DAY, 4)))
+        thread.join(1.5)
+        assert thread.is_alive()
+        uow.commit()
+    thread.join(15)
+    assert isinstance(out.get("error"), UserError) and "已取消" in str(out["error"])
+    with store.unit_of_work() as uow:
+        row = uow.session.scalar(select(Appointment).where(Appointment.code == demo_code(DAY, 4)))
+        assert row is not None and row.state == "cancelled" and row.ticket_id is None
+    store.dispose()
+
+
+def test_no_shows_of_a_day_are_cancelled_together(db_url: str) -> None:
+    store, book, queue, clock = _hall(db_url)
+    assert book.cancel_no_shows(SUPERVISOR, DAY) == [demo_code(DAY, 1)]  # 09:00-09:30, now 09:40
+    assert book.cancel_no_shows(SUPERVISOR, DAY) == []
+    queue.check_in(demo_code(DAY, 2))  # 09:30-10:00 comes in time
+    clock.now = dt.datetime(2026, 11, 28, 2, 45, tzinfo=dt.UTC)  # 10:45: 10:00-10:30 is over
+    with pytest.raises(PermissionDenied):
+        book.cancel_no_shows(clerk(9), DAY)
+    assert book.cancel_no_shows(SUPERVISOR, DAY) == [demo_code(DAY, 3)]
+    states = {b.code: (b.state, b.cancel_reason) for b in book.bookings(SUPERVISOR, DAY)}
+    assert states[demo_code(DAY, 1)] == states[demo_code(DAY, 3)] == ("cancelled", "逾期未到")
+    assert states[demo_code(DAY, 2)] == ("checked_in", "")
+    assert states[demo_code(DAY, 4)] == ("booked", "")  # 10:30-11:00 still running
+    with store.unit_of_work() as uow:
+        targets = uow.session.scalars(
+            select(AuditEntry.target).where(AuditEntry.action == "queue.appointment_cancel")
+        ).all()
+        assert sorted(targets) == [demo_code(DAY, 1), demo_code(DAY, 3)]
+    store.dispose()

@@ -133,3 +133,14 @@ def test_import_through_the_file_dialog(
         and "缺少这些列：预约码、业务类别、预约日期、时段开始" in station.errors.last[1]
     )
     assert page.import_log.toPlainText() == "导入未完成。"
+
+
+def test_no_shows_in_one_press(qtbot: QtBot, station: Workstation, monkeypatch: pytest.MonkeyPatch) -> None:
+    page = _open(qtbot, station)
+    assert page.no_show_button.isEnabled()  # 09:00-09:30 has ended without a check-in
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: QMessageBox.StandardButton.Yes)
+    qtbot.mouseClick(page.no_show_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: _column(page, 6)[0] == "已取消", timeout=10_000)
+    assert _column(page, 8)[0] == "逾期未到" and _column(page, 6)[1:] == ["已签到", *["待签到"] * 4]
+    assert page.status.text() == "1 条过期预约已记为逾期未到。"
+    assert not page.no_show_button.isEnabled()

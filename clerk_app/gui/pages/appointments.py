@@ -115,7 +115,7 @@ class AppointmentsPage(Page):
         self.reason_combo.setObjectName("appointmentReason")
         self.reason_combo.setEditable(True)
         self.reason_combo.addItems([_(r) for r in CANCEL_REASONS])
-        self.reason_combo.setMinimumContentsLength(14)
+        self.reason_combo.setMinimumContentsLength(20)
         self.reason_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         row.addWidget(self.reason_combo)
         self.cancel_button = QPushButton(_("取消所选预约"))
@@ -123,6 +123,12 @@ class AppointmentsPage(Page):
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_selected)
         row.addWidget(self.cancel_button)
+        self.no_show_button = QPushButton(_("过期预约记为逾期未到"))
+        self.no_show_button.setObjectName("appointmentNoShows")
+        self.no_show_button.setToolTip(_("把这一天时段已结束、仍未签到的预约全部取消，原因为“逾期未到”"))
+        self.no_show_button.setEnabled(False)
+        self.no_show_button.clicked.connect(self.cancel_no_shows)
+        row.addWidget(self.no_show_button)
         self.status = QLabel()
         self.status.setObjectName("pageHint")
         row.addWidget(self.status, 1)
@@ -174,6 +180,7 @@ class AppointmentsPage(Page):
                 self.table.setItem(row, column, item)
         _fit(self.table, 8)
         self.counts.setText(self._counts_text(bookings))
+        self.no_show_button.setEnabled(any(b.state == "expired" for b in bookings))
         self._selection_changed()
 
     @staticmethod
@@ -217,6 +224,21 @@ class AppointmentsPage(Page):
 
     def _action_failed(self, exc: BaseException) -> None:
         self.ctx.errors(exc)
+        self.refresh()
+
+    def cancel_no_shows(self) -> None:
+        expired = sum(1 for b in self.bookings if b.state == "expired")
+        question = _("把 {n} 条已过期的预约取消，原因为“逾期未到”？").format(n=expired)
+        if QMessageBox.question(self, _("取消预约"), question) != QMessageBox.StandardButton.Yes:
+            return
+        book, session, day = self.book, self.ctx.session, self.day
+        self.no_show_button.setEnabled(False)
+        self.ctx.tasks.db(
+            lambda: book.cancel_no_shows(session, day), self._no_shows_done, self._action_failed
+        )
+
+    def _no_shows_done(self, codes: list[str]) -> None:
+        self.status.setText(_("{n} 条过期预约已记为逾期未到。").format(n=len(codes)))
         self.refresh()
 
     # --- import ---------------------------------------------------------------------------------
