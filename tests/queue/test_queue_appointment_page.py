@@ -144,3 +144,14 @@ def test_no_shows_in_one_press(qtbot: QtBot, station: Workstation, monkeypatch: 
     assert _column(page, 8)[0] == "逾期未到" and _column(page, 6)[1:] == ["已签到", *["待签到"] * 4]
     assert page.status.text() == "1 条过期预约已记为逾期未到。"
     assert not page.no_show_button.isEnabled()
+
+
+def test_a_check_in_at_the_kiosk_shows_without_a_press(qtbot: QtBot, station: Workstation) -> None:
+    page = _open(qtbot, station)
+    assert page.refresher.isActive()
+    page.refresher.start(200)
+    QueueService(station.runtime.central, clock=lambda: NOW).check_in(demo_code(DAY, 3))
+    qtbot.waitUntil(lambda: _column(page, 6)[2] == "已签到", timeout=10_000)
+    assert _column(page, 7)[2] == "A001"
+    page.hide()
+    assert not page.refresher.isActive()

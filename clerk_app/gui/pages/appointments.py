@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from PySide6.QtCore import QDate, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QDate, Qt, QTimer
+from PySide6.QtGui import QColor, QHideEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -49,6 +49,8 @@ COLUMNS = (
     N_("预约码"), N_("时段"), N_("姓名"), N_("证件号码"), N_("手机号"), N_("业务类别"), N_("状态"),
     N_("号码"), N_("取消原因"),
 )  # fmt: skip
+#: how often the page reads the bookings again while it is shown (ms)
+REFRESH_MS = 30_000
 #: states a booking can be cancelled from
 CANCELLABLE = ("booked", "expired")
 
@@ -78,6 +80,10 @@ class AppointmentsPage(Page):
         self.import_log.setMaximumHeight(140)
         self.import_log.hide()
         self.layout_.addWidget(self.import_log)
+        # check-ins at the kiosk show without a press of 刷新 while the page is on screen
+        self.refresher = QTimer(self)
+        self.refresher.setInterval(REFRESH_MS)
+        self.refresher.timeout.connect(self.refresh)
 
     def _build_bar(self) -> None:
         row = QHBoxLayout()
@@ -143,6 +149,11 @@ class AppointmentsPage(Page):
 
     def activated(self) -> None:
         self.refresh()
+        self.refresher.start()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.refresher.stop()
+        super().hideEvent(event)
 
     def show_today(self) -> None:
         today = hall_now().date()
