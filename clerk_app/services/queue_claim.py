@@ -12,8 +12,9 @@ ping would be a second round trip). A connection found dead is retried once on a
 is safe because the press is keyed: if the lost attempt committed, the retry gets its ticket.
 
 The hall displays are told of the press by a ``NOTIFY`` sent with it, in the same message:
-``BEGIN; <press>; COMMIT; <notify>`` (the notification a transaction of its own after the press
-has committed, itself committed without waiting for the disk). Notifying inside the press's
+``BEGIN; SET LOCAL clerk.board_notify = 'client'; <press>; COMMIT; <notify>`` (the setting tells
+the ticket trigger not to notify inside the press; the notification is a transaction of its own
+after the press has committed, itself committed without waiting for the disk). Notifying inside the press's
 transaction would make every window's commit wait for every other's (see
 ``0015_queue_press_fn``). The server runs the whole message without waiting for the client in
 between; the values are bound here (psycopg's ``ClientCursor``) as the simple protocol wants.
@@ -218,7 +219,7 @@ _SCRIPTS: dict[str, str] = {}
 
 
 def _script(sql: str) -> str:
-    found = _SCRIPTS[sql] = f"BEGIN; {sql}; COMMIT; {NOTIFY_SQL}"
+    found = _SCRIPTS[sql] = f"BEGIN; SET LOCAL clerk.board_notify = 'client'; {sql}; COMMIT; {NOTIFY_SQL}"
     return found
 
 

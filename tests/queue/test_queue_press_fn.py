@@ -237,6 +237,37 @@ def test_a_press_notifies_the_displays_once_after_its_commit(central: Store, pg_
     assert seen_called[0]
 
 
+def test_a_workstation_of_an_earlier_release_still_notifies_the_displays(central: Store, pg_url: str) -> None:
+    """It calls the function alone (no SET LOCAL, no notification of its own): the ticket
+    trigger tells the displays, inside the press's transaction, as before."""
+    from clerk_app.services import queue_claim
+
+    svc = QueueService(central)
+    svc.issue("A")
+    got: list[str] = []
+    arrived, connected = threading.Event(), threading.Event()
+    listener = BoardListener(pg_url, lambda p: (got.append(p), arrived.set()),
+                             lambda ok: connected.set() if ok else None)  # fmt: skip
+    listener.start()
+    try:
+        assert connected.wait(5)
+        params = {"key": key(), "window": 6, "clerk": uuid.UUID(int=6), "clerk_name": "窗口6",
+                  "now": dt.datetime.now(dt.UTC), "day": dt.datetime.now(dt.UTC).date(),
+                  "device": central.device_id, "ticket_hlc": "1-0000-x", "event_hlc": "1-0001-x",
+                  "event_id": uuid.uuid4(), "called": "called",
+                  "defaults": queue_claim.policy_defaults()}  # fmt: skip
+        dsn = pg_url.replace("postgresql+psycopg://", "postgresql://")
+        import psycopg
+
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            row = conn.execute(queue_claim.CALL_SQL, params).fetchone()
+        assert row is not None and row[0] == "claimed"
+        assert arrived.wait(5)
+    finally:
+        listener.stop()
+    assert '"state" : "called"' in got[0] and '"window" : 6' in got[0]
+
+
 SIGNATURE = "text, text, uuid, integer, uuid, timestamptz, text, text, text, uuid, json, integer"
 
 

@@ -29,11 +29,12 @@ The displays were told of every ticket change by the trigger of ``0004_queue`` c
 ``pg_notify`` inside the writing transaction. PostgreSQL serialises the commits of all
 transactions that notify (one lock, held until the commit is on disk), so every window's press
 waited for every other's commit: under 24 windows that lock was where the presses spent most of
-their time. The two press functions now run with ``clerk.board_notify = 'client'``, which the
-trigger respects; the workstation sends the notification itself right after the press's commit,
-in the same network round trip (a pipeline), as a transaction of its own that writes nothing
-else. A notification lost between the two (the workstation dying in that instant) is caught by
-the display's slow safety poll. Every other writer keeps the trigger's notification.
+their time. A workstation of this release now sets ``clerk.board_notify = 'client'`` for its
+press's transaction (``SET LOCAL``), which the trigger respects, and sends the notification itself
+right after the press's commit, in the same message, as a transaction of its own that writes
+nothing else. A notification lost between the two (the workstation dying in that instant) is
+caught by the display's slow safety poll. Every other writer, and a workstation of an earlier
+release calling these functions, keeps the trigger's notification.
 
 ``queue_rank_waiting`` reads each of its four lists (routed here, appointments, priority and
 normal walk-ins) through a partial index of the day's waiting tickets of that kind, cut at the
@@ -128,7 +129,6 @@ RETURNS TABLE (outcome text, event text, from_state text, ticket queue_tickets)
 LANGUAGE plpgsql
 SET TimeZone = 'UTC'
 SET plan_cache_mode = force_generic_plan
-SET clerk.board_notify = 'client'
 AS $$
 DECLARE
     v_req queue_requests%ROWTYPE;
@@ -241,7 +241,7 @@ $$
 """
 
 #: the trigger of 0004 with one exception: a press function that leaves the notification to the
-#: workstation (after its commit) sets ``clerk.board_notify`` to ``client``
+#: workstation (after its commit) sets ``clerk.board_notify`` to ``client`` in its transaction
 NOTIFY_FUNCTION = """
 CREATE OR REPLACE FUNCTION queue_board_notify() RETURNS trigger AS $$
 BEGIN
@@ -329,11 +329,6 @@ NEW_DECLARE = """    v_at integer;
 OLD_READ = """    SELECT * INTO v_ticket FROM queue_tickets t WHERE t.id = v_id;
     v_at := array_position(v_ids, v_id);
 """
-OLD_HEAD = """SET plan_cache_mode = force_generic_plan
-AS $$"""
-NEW_HEAD = """SET plan_cache_mode = force_generic_plan
-SET clerk.board_notify = 'client'
-AS $$"""
 
 
 def _revision(name: str) -> ModuleType:
@@ -353,9 +348,9 @@ def rank_function() -> str:
 
 
 def claim_function() -> str:
-    """The 0014 function claiming candidate by candidate, leaving the notification to the caller."""
+    """The 0014 function claiming candidate by candidate."""
     source: str = _revision("0014_queue_claim_assign").claim_function()
-    swaps = ((OLD_CLAIM, NEW_CLAIM), (OLD_READ, ""), (OLD_HEAD, NEW_HEAD), (OLD_DECLARE, NEW_DECLARE))
+    swaps = ((OLD_CLAIM, NEW_CLAIM), (OLD_READ, ""), (OLD_DECLARE, NEW_DECLARE))
     for old, new in swaps:
         if source.count(old) != 1:
             raise RuntimeError("queue_claim_next of 0014 is not the expected text")
