@@ -15,11 +15,15 @@ from pytestqt.qtbot import QtBot
 from clerk_app.domain.identifiers import mod11_2_check_char
 from clerk_app.gui.pages import PAGES
 from clerk_app.gui.pages.appointments import AppointmentsPage
+from clerk_app.gui.printing import PrinterChoices
+from clerk_app.gui.queue.kiosk import Kiosk
 from clerk_app.gui.workstation import Workstation
 from clerk_app.security.roles import Role
 from clerk_app.services.appointment_book import AppointmentBook
 from clerk_app.services.queue import QueueService
 from clerk_app.services.queue_appointments import demo_code, seed_demo_appointments
+from clerk_app.services.queue_rules import service_day
+from clerk_app.store.models.queue import Appointment
 
 #: 09:40 in the hall on a day of its own (the demo seeds today's bookings, these are that day's)
 NOW = dt.datetime(2027, 3, 5, 1, 40, tzinfo=dt.UTC)
@@ -155,3 +159,43 @@ def test_a_check_in_at_the_kiosk_shows_without_a_press(qtbot: QtBot, station: Wo
     assert _column(page, 7)[2] == "A001"
     page.hide()
     assert not page.refresher.isActive()
+
+
+def test_a_booking_cancelled_here_is_refused_at_the_kiosk(
+    qtbot: QtBot, station: Workstation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    central = station.runtime.central
+    now = dt.datetime.now(dt.UTC)
+    start = now + dt.timedelta(minutes=30)
+    with central.unit_of_work() as uow:
+        uow.session.add(Appointment(code="T0001", service_day=service_day(now), category="C",
+                                    slot_start=start, slot_end=start + dt.timedelta(minutes=30),
+                                    applicant_name="何静", id_number="330106198808080047"))  # fmt: skip
+        uow.commit()
+    main = station.open_main(station.auth.login(None, "chenjing", "Duty#2026"))
+    qtbot.addWidget(main)
+    page = main.show_page("appointments")
+    assert isinstance(page, AppointmentsPage)
+    day = service_day(now)
+    page.date_edit.setDate(QDate(day.year, day.month, day.day))
+    page.refresh()
+    qtbot.waitUntil(lambda: "T0001" in _column(page, 0) and not page.loading, timeout=10_000)
+    page.table.selectRow(_column(page, 0).index("T0001"))
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: QMessageBox.StandardButton.Yes)
+    qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.status.text() == "预约 T0001 已取消。", timeout=10_000)
+
+    kiosk = Kiosk(
+        QueueService(central),
+        station.tasks,
+        printers=PrinterChoices(),
+        pdf_dir=station.runtime.paths.data / "slips",
+    )
+    qtbot.addWidget(kiosk)
+    kiosk.show()
+    for text in ("t0001", "330106198808080047"):
+        kiosk.message.setText("")
+        kiosk.appointment_edit.setText(text)
+        qtbot.mouseClick(kiosk.check_in_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: kiosk.message.text() == "该预约已取消，请直接选择业务取号。", timeout=10_000)
+        assert kiosk.pages.currentIndex() == 0
