@@ -83,7 +83,18 @@ WAITING_INDEXES = {
 #: cut at ``p_top``, the walk-ins one scan per category merged, so a press reads about ``p_top``
 #: tickets per list and category instead of every waiting ticket of the day. The rest (segments,
 #: streak, interleave) is 0012's, word for word.
-RANK_SOURCES = """WITH candidates AS (
+#: the walk-ins of one class (``t.priority`` or ``NOT t.priority``): one index scan per category,
+#: merged in issue order
+_WALK_INS = """    (SELECT w.* FROM unnest(p_categories) AS c(code) CROSS JOIN LATERAL (
+         SELECT t.id, t.issued_at, t.priority, t.appointment_at, t.routed_at, t.routed_window,
+                t.category
+         FROM queue_tickets t
+         WHERE t.service_day = p_day AND t.state IN ('issued', 'transferred') AND NOT t.offline
+           AND NOT t.deleted AND t.routed_window IS NULL AND t.appointment_at IS NULL
+           AND t.category = c.code AND {klass}
+         ORDER BY t.issued_at, t.id LIMIT p_top) w
+     ORDER BY w.issued_at, w.id LIMIT p_top)"""
+RANK_SOURCES_TEMPLATE = """WITH candidates AS (
     (SELECT t.id, t.issued_at, t.priority, t.appointment_at, t.routed_at, t.routed_window, t.category
      FROM queue_tickets t
      WHERE t.service_day = p_day AND t.state IN ('issued', 'transferred') AND NOT t.offline
@@ -97,27 +108,15 @@ RANK_SOURCES = """WITH candidates AS (
        AND t.category = ANY (p_categories)
      ORDER BY t.appointment_at, t.issued_at, t.id LIMIT p_top)
     UNION ALL
-    (SELECT w.* FROM unnest(p_categories) AS c(code) CROSS JOIN LATERAL (
-         SELECT t.id, t.issued_at, t.priority, t.appointment_at, t.routed_at, t.routed_window,
-                t.category
-         FROM queue_tickets t
-         WHERE t.service_day = p_day AND t.state IN ('issued', 'transferred') AND NOT t.offline
-           AND NOT t.deleted AND t.routed_window IS NULL AND t.appointment_at IS NULL
-           AND t.category = c.code AND t.priority
-         ORDER BY t.issued_at, t.id LIMIT p_top) w
-     ORDER BY w.issued_at, w.id LIMIT p_top)
+{walk_ins_priority}
     UNION ALL
-    (SELECT w.* FROM unnest(p_categories) AS c(code) CROSS JOIN LATERAL (
-         SELECT t.id, t.issued_at, t.priority, t.appointment_at, t.routed_at, t.routed_window,
-                t.category
-         FROM queue_tickets t
-         WHERE t.service_day = p_day AND t.state IN ('issued', 'transferred') AND NOT t.offline
-           AND NOT t.deleted AND t.routed_window IS NULL AND t.appointment_at IS NULL
-           AND t.category = c.code AND NOT t.priority
-         ORDER BY t.issued_at, t.id LIMIT p_top) w
-     ORDER BY w.issued_at, w.id LIMIT p_top)
+{walk_ins_normal}
 ),
 """
+RANK_SOURCES = RANK_SOURCES_TEMPLATE.format(
+    walk_ins_priority=_WALK_INS.format(klass="t.priority"),
+    walk_ins_normal=_WALK_INS.format(klass="NOT t.priority"),
+)
 
 
 PRESS_FUNCTION = """
@@ -242,48 +241,15 @@ $$
 
 #: the trigger of 0004 with one exception: a press function that leaves the notification to the
 #: workstation (after its commit) sets ``clerk.board_notify`` to ``client`` in its transaction
-NOTIFY_FUNCTION = """
-CREATE OR REPLACE FUNCTION queue_board_notify() RETURNS trigger AS $$
-BEGIN
+_SKIP_WHEN_CLIENT = """BEGIN
     IF coalesce(current_setting('clerk.board_notify', true), '') = 'client' THEN
         RETURN NULL;
     END IF;
-    IF TG_OP = 'INSERT' OR NEW.state IS DISTINCT FROM OLD.state
-       OR NEW.called_at IS DISTINCT FROM OLD.called_at THEN
-        PERFORM pg_notify('queue_board', json_build_object(
-            'number', NEW.number, 'state', NEW.state, 'window', NEW.window_number,
-            'recall', NEW.recall_count)::text);
-    END IF;
-    RETURN NULL;
-END;
-$$ LANGUAGE plpgsql
 """
 
-OLD_CLAIM = """    SELECT array_agg(r.id ORDER BY r.pos), array_agg(r.reason ORDER BY r.pos),
-           array_agg(r.priority ORDER BY r.pos)
-    INTO v_ids, v_reasons, v_prio
-    FROM (SELECT * FROM queue_rank_waiting(
-              p_window, v_cats, p_day, p_now, v_npp,
-              CASE WHEN v_wait > 0 THEN make_interval(mins => v_wait) END,
-              make_interval(mins => v_early), (p_defaults ->> 'serve_early')::boolean,
-              v_state.normal_streak, 64)
-          ORDER BY pos) r;
-
-    IF v_ids IS NOT NULL THEN
-        UPDATE queue_tickets t
-        SET state = p_called_state, window_number = p_window, clerk_id = p_clerk,
-            called_at = p_now, recall_count = 0, routed_window = NULL, routed_at = NULL,
-            call_reason = v_reasons[array_position(v_ids, t.id)],
-            version = t.version + 1, hlc = p_ticket_hlc
-        FROM (SELECT w.id, w.state FROM queue_tickets w
-              WHERE w.id = ANY (v_ids) AND w.state IN ('issued', 'transferred')
-              ORDER BY array_position(v_ids, w.id)
-              LIMIT 1
-              FOR UPDATE SKIP LOCKED) c
-        WHERE t.id = c.id AND t.state IN ('issued', 'transferred')
-        RETURNING t.id, c.state INTO v_id, v_before;
-    END IF;
-"""
+#: where the ranking and the claim of 0012 start and end (replaced as one block)
+CLAIM_FROM = "    SELECT array_agg(r.id ORDER BY r.pos), array_agg(r.reason ORDER BY r.pos),\n"
+CLAIM_TO = "        RETURNING t.id, c.state INTO v_id, v_before;\n    END IF;\n"
 NEW_CLAIM = """    -- the first 32 places, and every place only if all 32 were claimed by other windows
     -- between the ranking and the claim (at most one in flight per window)
     FOREACH v_top IN ARRAY ARRAY[32, NULL]::integer[] LOOP
@@ -331,6 +297,14 @@ OLD_READ = """    SELECT * INTO v_ticket FROM queue_tickets t WHERE t.id = v_id;
 """
 
 
+def notify_function() -> str:
+    """0004's trigger function, first leaving the notification to a caller that sends its own."""
+    source: str = _revision("0004_queue").NOTIFY_FUNCTION
+    if source.count("BEGIN\n") != 1:
+        raise RuntimeError("queue_board_notify of 0004 is not the expected text")
+    return source.replace("BEGIN\n", _SKIP_WHEN_CLIENT)
+
+
 def _revision(name: str) -> ModuleType:
     path = Path(__file__).with_name(f"{name}.py")
     spec = importlib.util.spec_from_file_location(f"queue_{name}", path)
@@ -350,7 +324,11 @@ def rank_function() -> str:
 def claim_function() -> str:
     """The 0014 function claiming candidate by candidate."""
     source: str = _revision("0014_queue_claim_assign").claim_function()
-    swaps = ((OLD_CLAIM, NEW_CLAIM), (OLD_READ, ""), (OLD_DECLARE, NEW_DECLARE))
+    if source.count(CLAIM_FROM) != 1 or source.count(CLAIM_TO) != 1:
+        raise RuntimeError("queue_claim_next of 0014 is not the expected text")
+    start, end = source.index(CLAIM_FROM), source.index(CLAIM_TO) + len(CLAIM_TO)
+    source = source[:start] + NEW_CLAIM + source[end:]
+    swaps = ((OLD_READ, ""), (OLD_DECLARE, NEW_DECLARE))
     for old, new in swaps:
         if source.count(old) != 1:
             raise RuntimeError("queue_claim_next of 0014 is not the expected text")
@@ -364,7 +342,7 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute(rank_function())
-    op.execute(NOTIFY_FUNCTION)
+    op.execute(notify_function())
     op.execute(PRESS_FUNCTION)
     op.execute(claim_function())
 
