@@ -237,7 +237,7 @@ class AppointmentBook:
             report = ImportReport(file_name, len(rows), added, already, tuple(errors))
             append_audit(
                 uow.session, self._store.device_id, "queue.appointment_import", actor_id=who.user_id,
-                actor_name=who.username, window_number=who.window_number, target=file_name,
+                actor_name=who.username, window_number=who.window_number, target=file_name[:200],
                 detail={"rows": len(rows), "added": added, "already": already, "errors": len(errors)}, at=now,
             )  # fmt: skip
             try:

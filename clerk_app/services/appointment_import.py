@@ -94,6 +94,8 @@ def read_table(data: bytes, filename: str = "") -> tuple[list[str], list[tuple[i
     """The header and the non-empty rows with their row numbers, from CSV or XLSX bytes."""
     if not data.strip():
         raise UserError(_("文件是空的。"))
+    if data[:4] == b"\xd0\xcf\x11\xe0" or filename.lower().endswith(".xls"):
+        raise UserError(_("这是旧版 Excel（.xls）文件，请在 Excel 中另存为 .xlsx 或 CSV 后再导入。"))
     if data[:4] == b"PK\x03\x04" or filename.lower().endswith((".xlsx", ".xlsm")):
         rows = _xlsx_rows(data)
     else:
@@ -241,10 +243,14 @@ def _id_number(value: str, id_type: str, today: dt.date, problems: list[str]) ->
             return None
         kind = found
     try:
-        return parse_document(kind, value, today).normalised
+        number = parse_document(kind, value, today).normalised
     except IdentifierError as exc:
         problems.append(_("证件号码“{n}”有误：{why}").format(n=value, why=exc.message))
         return None
+    if len(number) > 32:
+        problems.append(_("证件号码超过 32 位"))
+        return None
+    return number
 
 
 def _phone(value: str, problems: list[str]) -> str:

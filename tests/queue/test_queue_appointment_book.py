@@ -172,13 +172,15 @@ def test_xlsx_import_with_typed_cells(db_url: str, tmp_path: Path) -> None:
     sheet.append(["X2", "Tom Lee", "414", "E12345678", None, "D", dt.datetime(2026, 11, 28), dt.time(16, 30)])
     sheet.append(["X3", "钱多多", "", GOOD_ID_3, None, "A", "明天", dt.time(16, 30)])
     sheet.append(["X4", "孙丽", "", GOOD_ID_2, None, "A", dt.date(2026, 11, 28), None])
+    sheet.append(["X5", "Anna", "990", "A" * 40, None, "A", dt.date(2026, 11, 28), dt.time(16, 30)])
     path = tmp_path / "bookings.xlsx"
     workbook.save(path)
     report = book.import_file(SUPERVISOR, path)
-    assert (report.rows, report.added, report.already) == (4, 2, 0)
+    assert (report.rows, report.added, report.already) == (5, 2, 0)
     assert [e.text for e in report.errors] == [
         "第 4 行：预约日期“明天”无法识别（应为 2026-11-28 这样的日期）",
         "第 5 行：时段开始为空",
+        "第 6 行：证件号码超过 32 位",
     ]
     today = {b.code: b for b in book.bookings(SUPERVISOR, DAY)}
     assert today["X1"].slot_text == "15:00-15:30" and today["X1"].phone_masked == "139****9000"
@@ -205,6 +207,10 @@ def test_import_refuses_a_file_it_cannot_read(db_url: str, tmp_path: Path) -> No
     broken.write_bytes(b"PK\x03\x04 not a workbook")
     with pytest.raises(UserError, match="无法读取这个 Excel 文件"):
         book.import_file(SUPERVISOR, broken)
+    old_excel = tmp_path / "bookings.xls"
+    old_excel.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    with pytest.raises(UserError, match=r"旧版 Excel（\.xls）文件，请在 Excel 中另存为 \.xlsx 或 CSV"):
+        book.import_file(SUPERVISOR, old_excel)
     with pytest.raises(PermissionDenied):
         book.import_file(clerk(9), _write_csv(tmp_path / "b.csv", _rows(), False))
     assert _count(store) == before
@@ -219,7 +225,9 @@ def test_a_code_already_imported_with_other_contents_is_reported_not_changed(
     book.import_file(SUPERVISOR, _write_csv(tmp_path / "first.csv", rows, False))
     rows[1] = ["W26112801", "李雷", GOOD_ID_1, "", "A", "2026-11-28", "11:00", "11:30"]  # moved slot
     rows[2][0] = demo_code(DAY, 4)  # a demo booking's code with other contents
-    report = book.import_file(SUPERVISOR, _write_csv(tmp_path / "second.csv", rows, False))
+    long_name = "b" * 220 + ".csv"  # longer than the audit entry's target: kept cut
+    report = book.import_file(SUPERVISOR, _write_csv(tmp_path / long_name, rows, False))
+    assert report.file_name == long_name
     assert report.added == 0 and [e.text for e in report.errors] == [
         "第 2 行：预约码 W26112801 已导入过，内容与本行不同，未更改",
         f"第 3 行：预约码 {demo_code(DAY, 4)} 已导入过，内容与本行不同，未更改",
