@@ -199,3 +199,18 @@ def test_a_booking_cancelled_here_is_refused_at_the_kiosk(
         qtbot.mouseClick(kiosk.check_in_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: kiosk.message.text() == "该预约已取消，请直接选择业务取号。", timeout=10_000)
         assert kiosk.pages.currentIndex() == 0
+
+
+def test_the_page_in_english(qtbot: QtBot, station: Workstation) -> None:
+    from clerk_app import i18n
+
+    i18n.set_language("en")
+    page = _open(qtbot, station)
+    headers = [page.table.horizontalHeaderItem(c).text() for c in range(page.table.columnCount())]
+    assert headers[:2] == ["Appointment code", "Slot"] and headers[-1] == "Reason for cancelling"
+    assert _column(page, 6)[:3] == ["Expired", "Checked in", "Awaiting check-in"]
+    assert page.counts.text() == "6 appointments: 4 awaiting check-in, 1 checked in, 0 cancelled, 1 expired"
+    buttons = (page.import_button, page.cancel_button, page.no_show_button, page.today_button)
+    shown = [*headers, page.counts.text(), *(b.text() for b in buttons), page.reason_combo.itemText(0)]
+    shown.append(page.import_button.toolTip().split(":")[0])  # the column names after it stay Chinese
+    assert not [t for t in shown if any("\u4e00" <= ch <= "\u9fff" for ch in t)]
