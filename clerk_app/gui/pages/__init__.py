@@ -24,10 +24,10 @@ PAGES: list[type[Page]] = [
     RatingsPage,
     SyncPage,
     MonitorPage,
-    AppointmentsPage,
     ComplaintsPage,
     RectificationsPage,
     ReportsPage,
+    AppointmentsPage,  # after the daily ones: Ctrl+1 … Ctrl+9 stay where supervisors learnt them
     SystemPage,
 ]
 
