@@ -6,9 +6,9 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from conftest import add_hall, count, number_log, outbox
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sync_helpers import add_hall, count, number_log, outbox
 
 from clerk_app.store import uow as uow_mod
 from clerk_app.store.models import ChangeLogEntry, Hall, PushLedgerEntry, SyncState
