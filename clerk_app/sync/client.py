@@ -25,7 +25,7 @@ import json
 import operator
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +63,7 @@ from clerk_app.sync.protocol import (
     RESULT_REJECTED,
     SCHEMA_VERSION,
     Change,
+    ChangePage,
     EntryResult,
     PushEntry,
     PushResult,
@@ -632,29 +633,54 @@ def push(
     pushed = rejected = batches = 0
     progress("push", 0, total)
     acked = _last_acked(local)
-    # the next batch is read from the outbox (its own connection, read only) while the central
-    # store applies this one; it is pushed only after this one's acknowledgement, as before
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-read") as reader:
-        if cancel():
-            raise SyncCancelled()
-        entries = read_outbox(local, batch_size)
-        while entries:
-            if entries[0].seq <= acked:
-                raise OutboxSequenceReused(f"outbox seq {entries[0].seq} <= acknowledged {acked}")
-            ahead = reader.submit(read_outbox, local, batch_size, entries[-1].seq)
-            result = central_side.apply_push(central, local.device_id, entries, schema_version=schema_version)
-            faults.point("push.after_central_commit")
-            _acknowledge(local, central, entries, result)
-            faults.point("push.after_local_commit")
-            acked = entries[-1].seq
-            pushed += len(entries)
-            rejected += result.rejected
-            batches += 1
-            progress("push", pushed, max(total, pushed))
+    # Two helpers keep the central connection busy: the next batch is read from the outbox (its
+    # own read-only connection) while the central store applies this one, and a batch's local
+    # acknowledgement is committed while the central store applies the next. A batch leaves the
+    # outbox only after the central store committed it, and acknowledgements commit one by one
+    # in batch order; a crash in between leaves the later batches in the outbox, pushed again and
+    # answered from the central ledger. Each acknowledgement still sees the later batches'
+    # entries as waiting (it leaves their rows alone), as it did when it ran before them.
+    with (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-read") as reader,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-ack") as acker,
+    ):
+        ack: Future[None] | None = None
+        try:
             if cancel():
                 raise SyncCancelled()
-            # nothing was waiting beyond this batch when it was read ahead: look once more
-            entries = ahead.result() or read_outbox(local, batch_size)
+            entries = read_outbox(local, batch_size)
+            while entries:
+                if entries[0].seq <= acked:
+                    raise OutboxSequenceReused(f"outbox seq {entries[0].seq} <= acknowledged {acked}")
+                ahead = reader.submit(read_outbox, local, batch_size, entries[-1].seq)
+                result = central_side.apply_push(
+                    central, local.device_id, entries, schema_version=schema_version
+                )
+                faults.point("push.after_central_commit")
+                if ack is not None:
+                    ack.result()  # the previous batch's acknowledgement is committed
+                    faults.point("push.after_local_commit")
+                ack = acker.submit(_acknowledge, local, central, entries, result)
+                acked = entries[-1].seq
+                pushed += len(entries)
+                rejected += result.rejected
+                batches += 1
+                if cancel():
+                    raise SyncCancelled()
+                # nothing was waiting beyond this batch when it was read ahead: look once more
+                # (after this batch's acknowledgement, which may have set rows aside)
+                entries = ahead.result()
+                if not entries:
+                    ack.result()
+                    faults.point("push.after_local_commit")
+                    ack = None
+                    progress("push", pushed, max(total, pushed))
+                    entries = read_outbox(local, batch_size)
+                else:
+                    progress("push", pushed, max(total, pushed))
+        finally:
+            if ack is not None:
+                ack.result()  # an acknowledgement under way is finished (or its error raised)
     return PushReport(pushed, rejected, batches)
 
 
@@ -802,22 +828,33 @@ def pull(
     received = applied = 0
     snapshot = False
     position = cursor(local)
-    while True:
-        if cancel():
-            raise SyncCancelled()
-        page = central_side.read_changes(central, position, page_size)
-        if page.snapshot_required:
-            applied += _apply_snapshot(local, central, position)
-            snapshot = True
-            position = cursor(local)
-            continue
-        if not page.changes:
-            break
-        applied += _apply_page(local, position, page.changes, page.cursor, _fetcher(central))
-        faults.point("pull.after_local_commit")
-        received += len(page.changes)
-        position = page.cursor
-        progress("pull", received, received + max(0, page.high_water - position))
+    # the next page is fetched from the central store (numbered and built there; this thread only
+    # waits) while this one is applied locally; it starts right after this page's cursor, which
+    # this page's commit sets. It is parsed here, after this page is committed.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull-read") as reader:
+        ahead: Future[ChangePage | central_side.PageText] | None = None
+        while True:
+            if cancel():
+                raise SyncCancelled()
+            if ahead is not None:
+                fetched = ahead.result()
+            else:
+                fetched = central_side.fetch_changes(central, position, page_size)
+            ahead = None
+            page = central_side.open_page(fetched)
+            if page.snapshot_required:
+                applied += _apply_snapshot(local, central, position)
+                snapshot = True
+                position = cursor(local)
+                continue
+            if not page.changes:
+                break
+            ahead = reader.submit(central_side.fetch_changes, central, page.cursor, page_size)
+            applied += _apply_page(local, position, page.changes, page.cursor, _fetcher(central))
+            faults.point("pull.after_local_commit")
+            received += len(page.changes)
+            position = page.cursor
+            progress("pull", received, received + max(0, page.high_water - position))
     return PullReport(received, applied, position, snapshot)
 
 
