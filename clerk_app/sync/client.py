@@ -47,7 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from clerk_app.store.engine import is_sqlite
+from clerk_app.store.engine import READ_ONLY_OPTION, is_sqlite
 from clerk_app.store.ids import new_id
 from clerk_app.store.models import OutboxEntry, SyncRejection
 from clerk_app.store.state import get_state, put_state
@@ -119,13 +119,19 @@ class RoundReport:
 # --- local reads --------------------------------------------------------------------------
 
 
+def _reading(local: Store) -> Session:
+    """A session that only reads: a plain BEGIN, no write lock (it neither waits for a clerk's
+    transaction nor holds up an acknowledgement)."""
+    return Session(local.engine.execution_options(**{READ_ONLY_OPTION: True}))
+
+
 def outbox_waiting(local: Store) -> int:
-    with Session(local.engine) as session:
+    with _reading(local) as session:
         return int(session.scalar(select(func.count()).select_from(OutboxEntry)) or 0)
 
 
 def cursor(local: Store) -> int:
-    with Session(local.engine) as session:
+    with _reading(local) as session:
         state = get_state(session, CURSOR_KEY)
     return int(state["cursor"]) if state else 0
 
@@ -134,7 +140,8 @@ def read_outbox(local: Store, limit: int, after: int = 0) -> list[PushEntry]:
     """The first ``limit`` outbox entries in device order (numbered above ``after``). The payload
     comes as its stored JSON text too, which the central store writes as it is when it applies
     the row unchanged."""
-    with local.engine.connect() as conn:
+    # a plain BEGIN: a read takes no write lock (an acknowledgement may be committing meanwhile)
+    with local.engine.connect().execution_options(**{READ_ONLY_OPTION: True}) as conn:
         c = OutboxEntry.__table__.c
         columns = (c.seq, c.table_name, c.op, c.base_version, c.version)
         # the id and the JSON columns in their stored forms, converted here (cheaper per row)
@@ -685,7 +692,7 @@ def push(
 
 
 def _last_acked(local: Store) -> int:
-    with Session(local.engine) as session:
+    with _reading(local) as session:
         state = get_state(session, PUSH_KEY)
     return int(state["seq"]) if state else 0
 
