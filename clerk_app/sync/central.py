@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Text, Uuid, any_, bindparam, cast, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from clerk_app.store.bulk import PreSerialised, insert_json, insert_rows
@@ -632,31 +632,17 @@ def report_device(central: Store, device_id: str, **values: Any) -> None:
 # --- pull ---------------------------------------------------------------------------------
 
 
-def assign_change_log(conn: Connection, limit: int | None = None) -> None:
-    """On PostgreSQL, number the committed change-log entries still without a number — every one,
-    or the first ``limit`` in insertion order — in one short transaction of its own, committed
-    here (``change_log_assign`` of migrations ``0014_change_log_assign`` and
-    ``0017_change_log_assign_limit``). Writers leave their entries unnumbered and take no shared
-    lock; an entry left by this run (committed after it, or beyond the limit) is numbered by a
-    later run, after everything numbered now, so a cursor never passes it. Nothing to do on
-    SQLite, where a writer numbers its own entries at commit."""
+def assign_change_log(conn: Connection) -> None:
+    """On PostgreSQL, number every committed change-log entry still without a number (in one
+    short transaction of its own, committed here; ``change_log_assign`` of migration
+    ``0014_change_log_assign``). Writers leave their entries unnumbered and take no shared lock;
+    an entry whose transaction commits after this run is numbered by a later run, after
+    everything numbered now, so a cursor never passes it. Nothing to do on SQLite, where a
+    writer numbers its own entries at commit."""
     if conn.dialect.name != "postgresql":
         return
-    if limit is None:
-        conn.execute(text("SELECT change_log_assign()"))
-        conn.commit()
-        return
-    try:
-        conn.execute(text("SELECT change_log_assign(CAST(:n AS bigint))"), {"n": limit})
-    except ProgrammingError as exc:  # a central store not migrated to 0017 yet: number everything
-        if getattr(exc.orig, "sqlstate", None) != _UNDEFINED_FUNCTION:
-            raise
-        conn.rollback()
-        conn.execute(text("SELECT change_log_assign()"))
+    conn.execute(text("SELECT change_log_assign()"))
     conn.commit()
-
-
-_UNDEFINED_FUNCTION = "42883"
 
 
 @dataclass(frozen=True, slots=True)
@@ -687,7 +673,7 @@ def fetch_changes(central: Store, after: int, limit: int = 1000) -> ChangePage |
     ``open_page`` (a caller may fetch the next page in a thread, waiting on the server without
     holding the interpreter, and parse it in its own)."""
     with central.engine.connect() as conn:
-        assign_change_log(conn, limit)  # a page's worth: the rest is numbered page by page
+        assign_change_log(conn)
         pruned = _counter(conn, "pruned_through")
         high_water = _counter(conn, "change_log")
         if after < pruned:

@@ -159,7 +159,6 @@ def create_device_role(url: str, role: str, password: str, hall_ids: Iterable[uu
             # a role made before the change log was numbered by change_log_assign() had this
             conn.execute(text(f'REVOKE UPDATE ON "sync_counter" FROM {quoted}'))
             conn.execute(text(f"GRANT EXECUTE ON FUNCTION change_log_assign() TO {quoted}"))
-            conn.execute(text(f"GRANT EXECUTE ON FUNCTION change_log_assign(bigint) TO {quoted}"))
             conn.execute(text("DELETE FROM sync_role_halls WHERE role_name = :r"), {"r": role})
             for hall_id in hall_ids:
                 conn.execute(

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sync_helpers import add_hall, count, number_log, outbox
 
@@ -265,45 +265,6 @@ def test_concurrent_writers_and_pulls_see_no_gap(pg_url: str) -> None:
         for n in range(writers):  # one writer's transactions commit one after another: in order
             mine = [c for c in codes if c.startswith(f"W{n}-")]
             assert mine == [f"W{n}-{i}" for i in range(per_writer)]
-    finally:
-        central.dispose()
-
-
-@pytest.mark.postgres
-def test_pull_numbers_the_log_a_page_at_a_time(pg_url: str, make_ws: Callable[[str], Store]) -> None:
-    """A pull numbers one page's worth of the waiting entries before each page (the first ones
-    in insertion order), not the whole backlog before the first page; the numbers still follow
-    insertion order and the pull gets every entry once."""
-    from clerk_app.services.runtime import open_store
-
-    central = open_store(pg_url, kind="central")
-    try:
-        writer = make_ws("writer")
-        for i in range(10):
-            add_hall(writer, f"P{i}")
-        client.push(writer, central, batch_size=4)
-        with central.engine.connect() as conn:
-            central_side.assign_change_log(conn, limit=3)
-        with Session(central.engine) as s:
-            numbered = s.execute(
-                select(ChangeLogEntry.seq, ChangeLogEntry.id).order_by(ChangeLogEntry.id)
-            ).all()
-        assert [seq for seq, _id in numbered] == [1, 2, 3] + [None] * 7
-        page = central_side.read_changes(central, 3, limit=4)
-        assert [c.seq for c in page.changes] == [4, 5, 6, 7]
-        with Session(central.engine) as s:
-            waiting = s.scalar(select(func.count()).where(ChangeLogEntry.seq.is_(None)))
-        assert waiting == 3
-        reader = make_ws("reader")
-        pulled = client.pull(reader, central, page_size=4)
-        assert pulled.received == 10 and pulled.cursor == 10
-        assert set(_halls(reader)) == {f"P{i}" for i in range(10)}
-        with Session(central.engine) as s:
-            log = s.execute(
-                select(ChangeLogEntry.seq, ChangeLogEntry.payload).order_by(ChangeLogEntry.id)
-            ).all()
-        assert [seq for seq, _p in log] == list(range(1, 11))
-        assert [p["code"] for _seq, p in log] == [f"P{i}" for i in range(10)]
     finally:
         central.dispose()
 
