@@ -218,11 +218,24 @@ def apply_rows(
     With ``local`` (the store ``session`` belongs to), a row that meets a local row of another id
     on a unique key is written after that row is moved out of the way (``_Resolver``); without it
     the conflict is raised."""
+    # a table of a newer release is skipped: it arrives again in a snapshot after upgrade
+    keyed = ((t, uuid.UUID(str(p["id"])), p) for t, p in rows if known_table(t))
+    return _apply_keyed(session, keyed, force=force, local=local, fetch=fetch)
+
+
+def _apply_keyed(
+    session: Session,
+    rows: Iterable[tuple[str, uuid.UUID, dict[str, Any]]],
+    *,
+    force: bool = False,
+    local: Store | None = None,
+    fetch: Fetch | None = None,
+) -> int:
+    """``apply_rows`` of rows given with their ids (a pulled change carries its row's id)."""
     by_table: dict[str, dict[uuid.UUID, dict[str, Any]]] = {}
-    for table_name, payload in rows:
+    for table_name, row_id, payload in rows:
         if not known_table(table_name):
-            continue  # a table of a newer release: it arrives again in a snapshot after upgrade
-        row_id = uuid.UUID(str(payload["id"]))
+            continue
         slot = by_table.setdefault(table_name, {})
         previous = slot.get(row_id)
         if previous is None or int(payload["version"]) >= int(previous["version"]):
@@ -884,14 +897,15 @@ def first_pull(
 
 
 def _apply_page(local: Store, old: int, changes: Iterable[Change], new: int, fetch: Fetch) -> int:
-    items = [(c.table_name, c.payload) for c in changes]
+    # a change-log entry's row id is its payload's id: it needs no second parse
+    items = [(c.table_name, c.row_id, c.payload) for c in changes]
     half = len(items) // 2
     with local.unit_of_work(capture=False) as uow:
         session = uow.session
         _defer_foreign_keys(session)
-        count = apply_rows(session, items[:half], local=local, fetch=fetch)
+        count = _apply_keyed(session, items[:half], local=local, fetch=fetch)
         faults.point("pull.mid_page")
-        count += apply_rows(session, items[half:], local=local, fetch=fetch)
+        count += _apply_keyed(session, items[half:], local=local, fetch=fetch)
         _set_cursor(session, old, new)
         uow.commit()
     return count
