@@ -39,7 +39,7 @@ from sqlalchemy.orm.attributes import get_history
 
 from clerk_app.domain.hlc import HybridClock
 from clerk_app.store.base import Base, SyncedMixin, is_synced
-from clerk_app.store.bulk import insert_rows
+from clerk_app.store.bulk import insert_rows, json_rows
 from clerk_app.store.engine import READ_ONLY_OPTION
 from clerk_app.store.ids import new_id
 from clerk_app.store.models import ChangeLogEntry, OutboxEntry, SyncCounter
@@ -187,6 +187,19 @@ def record_change(
     )
 
 
+class LogText(str):
+    """One change-log entry already encoded as a JSON object keyed by ``change_log`` column
+    (``table_name``, ``row_id``, ``op``, ``version``, ``source``, ``changed``, ``payload``), for a
+    store on PostgreSQL: written as it is (``record_change_text``)."""
+
+    __slots__ = ()
+
+
+def record_change_text(session: Session, entry: str) -> None:
+    """Queue one change-log entry given as JSON text (``LogText``; PostgreSQL only)."""
+    session.info.setdefault(_LOG_PENDING, []).append(LogText(entry))
+
+
 def pending_change_count(session: Session) -> int:
     """How many change-log entries this session has queued (see ``discard_changes_from``)."""
     return len(session.info.get(_LOG_PENDING, []))
@@ -212,9 +225,7 @@ def _write_change_log(session: Session) -> None:
     if connection.dialect.name == "postgresql":
         # No number and no shared lock: ``change_log_assign()`` numbers the entries once this
         # transaction has committed (in ``id`` order, the order inserted here), before a pull.
-        for entry in entries:
-            entry["committed_at"] = now
-        insert_rows(connection, ChangeLogEntry.__table__, entries, direct=True)  # type: ignore[arg-type]
+        _insert_change_log_postgres(connection, entries, now)
         return
     # SQLite: the row lock taken here is held until this transaction commits, a moment later
     # (the database's write lock serialises writers anyway), so numbers follow commit order.
@@ -229,6 +240,32 @@ def _write_change_log(session: Session) -> None:
         entry["seq"] = first + offset
         entry["committed_at"] = now
     insert_rows(connection, ChangeLogEntry.__table__, entries, direct=True)  # type: ignore[arg-type]
+
+
+_LOG_COLUMNS = "table_name, row_id, op, version, source, changed, payload"
+_LOG_INSERT = (
+    f"INSERT INTO change_log ({_LOG_COLUMNS}, committed_at) SELECT {_LOG_COLUMNS}, %(now)s "
+    "FROM json_populate_recordset(NULL::change_log, %(rows)s::json)"
+)
+
+
+def _insert_change_log_postgres(connection: Any, entries: list[Any], now: dt.datetime) -> None:
+    """One statement, the entries in the order queued: ``LogText`` entries as they are, runs of
+    the others encoded together (``clerk_app.store.bulk.json_rows``)."""
+    table = ChangeLogEntry.__table__
+    pieces: list[str] = []
+    run: list[dict[str, Any]] = []
+    for entry in entries:
+        if isinstance(entry, LogText):
+            if run:
+                pieces.append(json_rows(table, run)[1:-1])  # type: ignore[arg-type]
+                run = []
+            pieces.append(entry)
+        else:
+            run.append(entry)
+    if run:
+        pieces.append(json_rows(table, run)[1:-1])  # type: ignore[arg-type]
+    connection.exec_driver_sql(_LOG_INSERT, {"now": now, "rows": "[" + ",".join(pieces) + "]"})
 
 
 def _drop_change_log(session: Session, *_args: Any) -> None:

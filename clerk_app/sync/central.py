@@ -40,6 +40,7 @@ from clerk_app.store.uow import (
     jsonable,
     pending_change_count,
     record_change,
+    record_change_text,
 )
 from clerk_app.sync.codec import SyncedTable, known_table, synced_table, synced_tables, table_order
 from clerk_app.sync.policies import (
@@ -278,6 +279,34 @@ def _read_rows(session: Session, keys: Iterable[Key]) -> dict[Key, dict[str, Any
     return out
 
 
+def _lock_rows(session: Session, keys: Iterable[Key]) -> None:
+    """On PostgreSQL, lock the rows that edits of this batch will be decided on, before they are
+    read: a push of another device editing one of them at the same moment waits until this one
+    commits and then decides on what it wrote (without the lock both were decided on the same
+    version and the second write overwrote the first). Tables in a fixed order, rows in id
+    order, so two pushes never wait for each other in a circle. Insert-only tables are never
+    updated (and a device may not lock their rows). Rows the device may not update (row-level
+    security) are not locked; their edits are refused as before."""
+    if session.get_bind().dialect.name != "postgresql":
+        return  # SQLite: one writer at a time anyway
+    by_table: dict[str, set[uuid.UUID]] = {}
+    for table_name, row_id in keys:
+        if known_table(table_name) and not synced_table(table_name).insert_only:
+            by_table.setdefault(table_name, set()).add(row_id)
+    order = table_order()
+    for table_name in sorted(by_table, key=lambda t: (order.get(t, 0), t)):
+        table = synced_table(table_name).table
+        ids = sorted(str(rid) for rid in by_table[table_name])
+        for start in range(0, len(ids), ANY_CHUNK):
+            chunk = ids[start : start + ANY_CHUNK]
+            session.execute(
+                select(table.c.id)
+                .where(table.c.id == any_(cast(bindparam("ids", chunk, type_=ARRAY(Text())), ARRAY(Uuid()))))
+                .order_by(table.c.id)
+                .with_for_update(key_share=True)
+            ).all()
+
+
 class _Batch:
     """The decisions of one batch, made in memory and written with set-based statements."""
 
@@ -288,7 +317,8 @@ class _Batch:
         self.state: dict[Key, dict[str, Any] | None] = {}
         self.inserts: dict[Key, None] = {}
         self.updates: dict[Key, None] = {}
-        self.ledger: list[dict[str, Any]] = []
+        #: (seq, table, row id, the device's version, the central version, result, reason)
+        self.ledger: list[tuple[int, str, uuid.UUID, int, int, str, str]] = []
         self.rejections: list[dict[str, Any]] = []
         #: row id -> (the device's version, the central version) of its last processed entry
         self.chain: dict[uuid.UUID, tuple[int, int]] = {}
@@ -298,9 +328,11 @@ class _Batch:
         #: new rows written exactly as sent: their JSON text as the device stored it
         self.raw: dict[Key, str] = {}
         self.now = dt.datetime.now(dt.UTC)
+        self.on_postgres = session.get_bind().dialect.name == "postgresql"
 
     def load(self, entries: Sequence[PushEntry]) -> None:
         keys = {(e.table_name, e.row_id) for e in entries}
+        _lock_rows(self.session, [(e.table_name, e.row_id) for e in entries if e.op != "insert"])
         found = _read_rows(self.session, keys)
         for key in keys:
             self.state[key] = found.get(key)
@@ -394,6 +426,17 @@ class _Batch:
             if entry.payload_json is not None and as_sent and entry.payload.get("version") == new["version"]:
                 # exactly the row as sent: its JSON text serves the insert and the log
                 self.raw[key] = entry.payload_json
+                if self.on_postgres:
+                    # the change-log entry as JSON text around the row's own text
+                    self.state[key] = new
+                    self.touched[key] = None
+                    record_change_text(
+                        self.session,
+                        f'{{"table_name":{_json_str(entry.table_name)},"row_id":"{entry.row_id}",'
+                        f'"op":"insert","version":{new["version"]},"source":{_json_str(self.device_id)},'
+                        f'"changed":[],"payload":{entry.payload_json}}}',
+                    )
+                    return int(new["version"])
                 logged = cast_json(entry.payload_json)
         else:
             new = dict(current)
@@ -461,17 +504,7 @@ class _Batch:
         self.chain[entry.row_id] = (entry.version, central_version)
         self.touched[(entry.table_name, entry.row_id)] = None
         self.ledger.append(
-            {
-                "device_id": self.device_id,
-                "seq": entry.seq,
-                "table_name": entry.table_name,
-                "row_id": entry.row_id,
-                "local_version": entry.version,
-                "central_version": central_version,
-                "result": result,
-                "reason": reason,
-                "applied_at": self.now,
-            }
+            (entry.seq, entry.table_name, entry.row_id, entry.version, central_version, result, reason)
         )
         return EntryResult(entry.seq, result, reason, central_version)
 
@@ -513,17 +546,62 @@ class _Batch:
         connection = self.session.connection()
         if self.rejections:
             connection.execute(insert(SyncRejection.__table__), self.rejections)  # type: ignore[arg-type]
-        insert_rows(connection, PushLedgerEntry.__table__, self.ledger, direct=True)  # type: ignore[arg-type]
+        self._write_ledger(connection)
         self.inserts.clear()
         self.raw.clear()
         self.updates.clear()
         self.rejections.clear()
         self.ledger.clear()
 
+    def _write_ledger(self, connection: Connection) -> None:
+        if not self.ledger:
+            return
+        if self.on_postgres:  # one statement, the rows as JSON text made here (plain values only)
+            names: dict[str, str] = {}
+            texts = [
+                f'{{"seq":{seq},"table_name":{names.get(table) or names.setdefault(table, _json_str(table))},'
+                f'"row_id":"{row_id}","local_version":{local},"central_version":{central},'
+                f'"result":{_json_str(result)},"reason":{_json_str(reason)}}}'
+                for seq, table, row_id, local, central, result, reason in self.ledger
+            ]
+            connection.exec_driver_sql(
+                _LEDGER_INSERT,
+                {"device": self.device_id, "now": self.now, "rows": "[" + ",".join(texts) + "]"},
+            )
+            return
+        rows = [
+            {
+                "device_id": self.device_id,
+                "seq": seq,
+                "table_name": table,
+                "row_id": row_id,
+                "local_version": local,
+                "central_version": central,
+                "result": result,
+                "reason": reason,
+                "applied_at": self.now,
+            }
+            for seq, table, row_id, local, central, result, reason in self.ledger
+        ]
+        insert_rows(connection, PushLedgerEntry.__table__, rows, direct=True)  # type: ignore[arg-type]
+
     def final_rows(self) -> dict[Key, dict[str, Any]]:
         out = {key: row for key in self.touched if (row := self.state.get(key)) is not None}
         out.update(self.recorded)
         return out
+
+
+_LEDGER_COLUMNS = "seq, table_name, row_id, local_version, central_version, result, reason"
+_LEDGER_INSERT = (
+    f"INSERT INTO sync_push_ledger (device_id, {_LEDGER_COLUMNS}, applied_at) "
+    f"SELECT %(device)s, {_LEDGER_COLUMNS}, %(now)s "
+    "FROM json_populate_recordset(NULL::sync_push_ledger, %(rows)s::json)"
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _json_str(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _dumps(value: Any) -> str:
@@ -596,8 +674,33 @@ def assign_change_log(conn: Connection) -> None:
     conn.commit()
 
 
+@dataclass(frozen=True, slots=True)
+class PageText:
+    """A page of the change log as PostgreSQL built it (one JSON document), not parsed yet."""
+
+    text: str
+    after: int
+    high_water: int
+
+
 def read_changes(central: Store, after: int, limit: int = 1000) -> ChangePage:
     """Change-log entries with ``seq > after`` in sequence order (= commit order), at most ``limit``."""
+    return open_page(fetch_changes(central, after, limit))
+
+
+def open_page(fetched: ChangePage | PageText) -> ChangePage:
+    """The page of ``fetch_changes``, parsed."""
+    if isinstance(fetched, ChangePage):
+        return fetched
+    changes = _parse_page(fetched.text)
+    cursor = changes[-1].seq if changes else fetched.after
+    return ChangePage(changes, cursor, max(fetched.high_water, cursor))
+
+
+def fetch_changes(central: Store, after: int, limit: int = 1000) -> ChangePage | PageText:
+    """What ``read_changes`` reads; on PostgreSQL the page comes as its JSON text, parsed by
+    ``open_page`` (a caller may fetch the next page in a thread, waiting on the server without
+    holding the interpreter, and parse it in its own)."""
     with central.engine.connect() as conn:
         assign_change_log(conn)
         pruned = _counter(conn, "pruned_through")
@@ -605,9 +708,8 @@ def read_changes(central: Store, after: int, limit: int = 1000) -> ChangePage:
         if after < pruned:
             return ChangePage((), after, high_water, snapshot_required=True)
         if conn.dialect.name == "postgresql":
-            changes = _read_page_postgres(conn, after, limit)
-            cursor = changes[-1].seq if changes else after
-            return ChangePage(changes, cursor, max(high_water, cursor))
+            text_ = conn.exec_driver_sql(_PAGE_SQL, {"after": after, "limit": limit}).scalar_one()
+            return PageText(text_, after, high_water)
         log = ChangeLogEntry.__table__.c
         # the JSON columns as text, parsed here: the driver's JSON loader is slower per row
         stmt = (
@@ -650,10 +752,9 @@ FROM (SELECT * FROM change_log WHERE seq > %(after)s ORDER BY seq LIMIT %(limit)
 """
 
 
-def _read_page_postgres(conn: Connection, after: int, limit: int) -> tuple[Change, ...]:
+def _parse_page(text_: str) -> tuple[Change, ...]:
     """One page as one JSON document built by the server: a single fetch and a single parse
     instead of a driver row and two JSON parses per entry."""
-    text_ = conn.exec_driver_sql(_PAGE_SQL, {"after": after, "limit": limit}).scalar_one()
     to_uuid = uuid.UUID
     return tuple(
         Change(seq, table_name, to_uuid(row_id), op, version, source, tuple(changed or ()), payload)

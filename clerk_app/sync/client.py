@@ -25,7 +25,7 @@ import json
 import operator
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from clerk_app.store.engine import is_sqlite
+from clerk_app.store.engine import READ_ONLY_OPTION, is_sqlite
 from clerk_app.store.ids import new_id
 from clerk_app.store.models import OutboxEntry, SyncRejection
 from clerk_app.store.state import get_state, put_state
@@ -63,6 +63,7 @@ from clerk_app.sync.protocol import (
     RESULT_REJECTED,
     SCHEMA_VERSION,
     Change,
+    ChangePage,
     EntryResult,
     PushEntry,
     PushResult,
@@ -118,13 +119,19 @@ class RoundReport:
 # --- local reads --------------------------------------------------------------------------
 
 
+def _reading(local: Store) -> Session:
+    """A session that only reads: a plain BEGIN, no write lock (it neither waits for a clerk's
+    transaction nor holds up an acknowledgement)."""
+    return Session(local.engine.execution_options(**{READ_ONLY_OPTION: True}))
+
+
 def outbox_waiting(local: Store) -> int:
-    with Session(local.engine) as session:
+    with _reading(local) as session:
         return int(session.scalar(select(func.count()).select_from(OutboxEntry)) or 0)
 
 
 def cursor(local: Store) -> int:
-    with Session(local.engine) as session:
+    with _reading(local) as session:
         state = get_state(session, CURSOR_KEY)
     return int(state["cursor"]) if state else 0
 
@@ -133,7 +140,8 @@ def read_outbox(local: Store, limit: int, after: int = 0) -> list[PushEntry]:
     """The first ``limit`` outbox entries in device order (numbered above ``after``). The payload
     comes as its stored JSON text too, which the central store writes as it is when it applies
     the row unchanged."""
-    with local.engine.connect() as conn:
+    # a plain BEGIN: a read takes no write lock (an acknowledgement may be committing meanwhile)
+    with local.engine.connect().execution_options(**{READ_ONLY_OPTION: True}) as conn:
         c = OutboxEntry.__table__.c
         columns = (c.seq, c.table_name, c.op, c.base_version, c.version)
         # the id and the JSON columns in their stored forms, converted here (cheaper per row)
@@ -210,11 +218,24 @@ def apply_rows(
     With ``local`` (the store ``session`` belongs to), a row that meets a local row of another id
     on a unique key is written after that row is moved out of the way (``_Resolver``); without it
     the conflict is raised."""
+    # a table of a newer release is skipped: it arrives again in a snapshot after upgrade
+    keyed = ((t, uuid.UUID(str(p["id"])), p) for t, p in rows if known_table(t))
+    return _apply_keyed(session, keyed, force=force, local=local, fetch=fetch)
+
+
+def _apply_keyed(
+    session: Session,
+    rows: Iterable[tuple[str, uuid.UUID, dict[str, Any]]],
+    *,
+    force: bool = False,
+    local: Store | None = None,
+    fetch: Fetch | None = None,
+) -> int:
+    """``apply_rows`` of rows given with their ids (a pulled change carries its row's id)."""
     by_table: dict[str, dict[uuid.UUID, dict[str, Any]]] = {}
-    for table_name, payload in rows:
+    for table_name, row_id, payload in rows:
         if not known_table(table_name):
-            continue  # a table of a newer release: it arrives again in a snapshot after upgrade
-        row_id = uuid.UUID(str(payload["id"]))
+            continue
         slot = by_table.setdefault(table_name, {})
         previous = slot.get(row_id)
         if previous is None or int(payload["version"]) >= int(previous["version"]):
@@ -632,34 +653,59 @@ def push(
     pushed = rejected = batches = 0
     progress("push", 0, total)
     acked = _last_acked(local)
-    # the next batch is read from the outbox (its own connection, read only) while the central
-    # store applies this one; it is pushed only after this one's acknowledgement, as before
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-read") as reader:
-        if cancel():
-            raise SyncCancelled()
-        entries = read_outbox(local, batch_size)
-        while entries:
-            if entries[0].seq <= acked:
-                raise OutboxSequenceReused(f"outbox seq {entries[0].seq} <= acknowledged {acked}")
-            ahead = reader.submit(read_outbox, local, batch_size, entries[-1].seq)
-            result = central_side.apply_push(central, local.device_id, entries, schema_version=schema_version)
-            faults.point("push.after_central_commit")
-            _acknowledge(local, central, entries, result)
-            faults.point("push.after_local_commit")
-            acked = entries[-1].seq
-            pushed += len(entries)
-            rejected += result.rejected
-            batches += 1
-            progress("push", pushed, max(total, pushed))
+    # Two helpers keep the central connection busy: the next batch is read from the outbox (its
+    # own read-only connection) while the central store applies this one, and a batch's local
+    # acknowledgement is committed while the central store applies the next. A batch leaves the
+    # outbox only after the central store committed it, and acknowledgements commit one by one
+    # in batch order; a crash in between leaves the later batches in the outbox, pushed again and
+    # answered from the central ledger. Each acknowledgement still sees the later batches'
+    # entries as waiting (it leaves their rows alone), as it did when it ran before them.
+    with (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-read") as reader,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-ack") as acker,
+    ):
+        ack: Future[None] | None = None
+        try:
             if cancel():
                 raise SyncCancelled()
-            # nothing was waiting beyond this batch when it was read ahead: look once more
-            entries = ahead.result() or read_outbox(local, batch_size)
+            entries = read_outbox(local, batch_size)
+            while entries:
+                if entries[0].seq <= acked:
+                    raise OutboxSequenceReused(f"outbox seq {entries[0].seq} <= acknowledged {acked}")
+                ahead = reader.submit(read_outbox, local, batch_size, entries[-1].seq)
+                result = central_side.apply_push(
+                    central, local.device_id, entries, schema_version=schema_version
+                )
+                faults.point("push.after_central_commit")
+                if ack is not None:
+                    ack.result()  # the previous batch's acknowledgement is committed
+                    faults.point("push.after_local_commit")
+                ack = acker.submit(_acknowledge, local, central, entries, result)
+                acked = entries[-1].seq
+                pushed += len(entries)
+                rejected += result.rejected
+                batches += 1
+                if cancel():
+                    raise SyncCancelled()
+                # nothing was waiting beyond this batch when it was read ahead: look once more
+                # (after this batch's acknowledgement, which may have set rows aside)
+                entries = ahead.result()
+                if not entries:
+                    ack.result()
+                    faults.point("push.after_local_commit")
+                    ack = None
+                    progress("push", pushed, max(total, pushed))
+                    entries = read_outbox(local, batch_size)
+                else:
+                    progress("push", pushed, max(total, pushed))
+        finally:
+            if ack is not None:
+                ack.result()  # an acknowledgement under way is finished (or its error raised)
     return PushReport(pushed, rejected, batches)
 
 
 def _last_acked(local: Store) -> int:
-    with Session(local.engine) as session:
+    with _reading(local) as session:
         state = get_state(session, PUSH_KEY)
     return int(state["seq"]) if state else 0
 
@@ -802,22 +848,33 @@ def pull(
     received = applied = 0
     snapshot = False
     position = cursor(local)
-    while True:
-        if cancel():
-            raise SyncCancelled()
-        page = central_side.read_changes(central, position, page_size)
-        if page.snapshot_required:
-            applied += _apply_snapshot(local, central, position)
-            snapshot = True
-            position = cursor(local)
-            continue
-        if not page.changes:
-            break
-        applied += _apply_page(local, position, page.changes, page.cursor, _fetcher(central))
-        faults.point("pull.after_local_commit")
-        received += len(page.changes)
-        position = page.cursor
-        progress("pull", received, received + max(0, page.high_water - position))
+    # the next page is fetched from the central store (numbered and built there; this thread only
+    # waits) while this one is applied locally; it starts right after this page's cursor, which
+    # this page's commit sets. It is parsed here, after this page is committed.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull-read") as reader:
+        ahead: Future[ChangePage | central_side.PageText] | None = None
+        while True:
+            if cancel():
+                raise SyncCancelled()
+            if ahead is not None:
+                fetched = ahead.result()
+            else:
+                fetched = central_side.fetch_changes(central, position, page_size)
+            ahead = None
+            page = central_side.open_page(fetched)
+            if page.snapshot_required:
+                applied += _apply_snapshot(local, central, position)
+                snapshot = True
+                position = cursor(local)
+                continue
+            if not page.changes:
+                break
+            ahead = reader.submit(central_side.fetch_changes, central, page.cursor, page_size)
+            applied += _apply_page(local, position, page.changes, page.cursor, _fetcher(central))
+            faults.point("pull.after_local_commit")
+            received += len(page.changes)
+            position = page.cursor
+            progress("pull", received, received + max(0, page.high_water - position))
     return PullReport(received, applied, position, snapshot)
 
 
@@ -840,14 +897,15 @@ def first_pull(
 
 
 def _apply_page(local: Store, old: int, changes: Iterable[Change], new: int, fetch: Fetch) -> int:
-    items = [(c.table_name, c.payload) for c in changes]
+    # a change-log entry's row id is its payload's id: it needs no second parse
+    items = [(c.table_name, c.row_id, c.payload) for c in changes]
     half = len(items) // 2
     with local.unit_of_work(capture=False) as uow:
         session = uow.session
         _defer_foreign_keys(session)
-        count = apply_rows(session, items[:half], local=local, fetch=fetch)
+        count = _apply_keyed(session, items[:half], local=local, fetch=fetch)
         faults.point("pull.mid_page")
-        count += apply_rows(session, items[half:], local=local, fetch=fetch)
+        count += _apply_keyed(session, items[half:], local=local, fetch=fetch)
         _set_cursor(session, old, new)
         uow.commit()
     return count

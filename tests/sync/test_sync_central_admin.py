@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import psycopg
 import pytest
-from conftest import add_hall
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from sync_helpers import add_hall
 
 from clerk_app.services.runtime import open_store
+from clerk_app.store import migrate
 from clerk_app.store.audit import append_audit
 from clerk_app.store.engine import make_engine, sqlite_url
 from clerk_app.store.models import AuditEntry, Window
@@ -26,7 +28,7 @@ from clerk_app.sync.protocol import SCHEMA_VERSION
 def test_init_and_status_on_sqlite(tmp_path: object, make_ws: Callable[[str], Store]) -> None:
     url = sqlite_url(tmp_path / "c.sqlite")  # type: ignore[operator]
     report = central_admin.init_central(url)
-    assert report.schema_version == SCHEMA_VERSION and "0014_change_log_assign" in report.revisions
+    assert report.schema_version == SCHEMA_VERSION and "0016_change_log_assign_grant" in report.revisions
     again = central_admin.init_central(url)  # idempotent
     assert again.device_id == report.device_id
     central = open_store(url, kind="central")
@@ -204,3 +206,61 @@ def test_bulk_insert_errors_are_sqlalchemy_errors(pg_url: str) -> None:
             assert len(stored) == len(rows) - 1 and stored[0].payload == {"n": 1, "名": "值"}
     finally:
         store.dispose()
+
+
+@pytest.mark.postgres
+def test_only_device_roles_may_number_the_change_log(pg_url: str, halls2: Hall2, role: str) -> None:
+    """``change_log_assign()`` runs with its owner's rights: a login role that is not a
+    workstation's (no grant) is refused, the workstation's role may call it."""
+    stranger = f"{role}_x"
+    admin = make_url(pg_url)
+    admin_dsn = f"host={admin.host} port={admin.port} user={admin.username} dbname={admin.database}"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE \"{stranger}\" LOGIN PASSWORD 'pw2'")
+        conn.execute(f'GRANT CONNECT ON DATABASE "{admin.database}" TO "{stranger}"')
+        conn.execute(f'GRANT USAGE ON SCHEMA public TO "{stranger}"')
+    try:
+        stranger_dsn = (
+            f"host={admin.host} port={admin.port} user={stranger} password=pw2 dbname={admin.database}"
+        )
+        with psycopg.connect(stranger_dsn) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT change_log_assign()")
+        add_hall(halls2.owner, "NEW")  # an entry waiting for its number
+        with psycopg.connect(halls2.dsn) as conn:
+            numbered = conn.execute("SELECT change_log_assign()").fetchone()
+        assert numbered is not None and numbered[0] >= 1
+        with psycopg.connect(admin_dsn) as conn:
+            waiting = conn.execute("SELECT count(*) FROM change_log WHERE seq IS NULL").fetchone()
+        assert waiting == (0,)
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP OWNED BY "{stranger}"')
+            conn.execute(f'DROP ROLE IF EXISTS "{stranger}"')
+
+
+@pytest.mark.postgres
+def test_existing_device_roles_keep_numbering_after_the_revoke(pg_url: str, halls2: Hall2, role: str) -> None:
+    """The revision that takes the right from everyone grants it to the workstation roles that
+    already exist (``sync_role_halls``): a role holding it only through PUBLIC before the
+    revision still may call it after."""
+    engine = make_engine(pg_url)
+    try:
+        _migrate(engine, "downgrade", "0015_outbox_row_index")
+        with engine.begin() as conn:  # the role as made before create_device_role granted it
+            conn.exec_driver_sql(f'REVOKE EXECUTE ON FUNCTION change_log_assign() FROM "{role}"')
+        _migrate(engine, "upgrade", "heads")
+    finally:
+        engine.dispose()
+    add_hall(halls2.owner, "NEW")
+    with psycopg.connect(halls2.dsn) as conn:
+        numbered = conn.execute("SELECT change_log_assign()").fetchone()
+    assert numbered is not None and numbered[0] >= 1
+
+
+def _migrate(engine: Engine, direction: str, target: str) -> None:
+    from alembic import command
+
+    with ExitStack() as stack, engine.begin() as conn:
+        config = migrate._config(stack)  # the store's own Alembic setup
+        config.attributes["connection"] = conn
+        getattr(command, direction)(config, target)

@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import add_hall, count, outbox
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sync_helpers import add_hall, count, outbox
 
 from clerk_app.store.audit import append_audit
 from clerk_app.store.models import AuditEntry, ChangeLogEntry, Hall, SyncCounter, SyncRejection

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import FaultProxy, add_hall, outbox
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from sync_helpers import FaultProxy, add_hall, outbox
 
 from clerk_app.services.runtime import open_store
 from clerk_app.store.engine import make_engine, sqlite_url

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import add_hall, outbox
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sync_helpers import add_hall, outbox
 
 from clerk_app.gui.main_window import MainWindow
 from clerk_app.gui.pages import PAGES

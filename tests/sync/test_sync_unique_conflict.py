@@ -8,9 +8,9 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-from conftest import add_hall, count, outbox
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sync_helpers import add_hall, count, outbox
 
 from clerk_app.store.models import SyncRejection
 from clerk_app.store.models.supervision import Rating

@@ -114,6 +114,8 @@ class OutboxEntry(Base):
     changed: Mapped[list[str]] = mapped_column(JSON, default=list)
     payload: Mapped[dict[str, Any]] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: sync looks entries up by row (is a change of this row still waiting?)
+    __table_args__ = (Index("ix_outbox_row_id", "row_id"),)
 
 
 class SyncState(Base):
