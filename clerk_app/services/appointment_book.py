@@ -173,18 +173,24 @@ class AppointmentBook:
                 )
             if appt.state == "cancelled":
                 raise UserError(_("预约 {code} 已经取消。").format(code=appt.code))
-            appt.state, appt.cancelled_at, appt.cancel_reason = "cancelled", now, reason
-            appt.cancelled_by = who.display_name
-            append_audit(
-                uow.session, self._store.device_id, "queue.appointment_cancel", actor_id=who.user_id,
-                actor_name=who.username, window_number=who.window_number, target=appt.code,
-                detail={"reason": reason, "slot_start": _utc(appt.slot_start).isoformat()}, at=now,
-            )  # fmt: skip
+            self._cancelled(uow, appt, who, reason, now)
             uow.flush()
             result = self._view(appt, "", self._category_names(uow), now)
             uow.commit()
         log.info("appointment %s cancelled", result.code)
         return result
+
+    def _cancelled(
+        self, uow: UnitOfWork, appt: Appointment, who: UserSession, reason: str, now: dt.datetime
+    ) -> None:
+        """Mark ``appt`` cancelled for ``reason`` by ``who``, audited."""
+        appt.state, appt.cancelled_at, appt.cancel_reason = "cancelled", now, reason
+        appt.cancelled_by = who.display_name
+        append_audit(
+            uow.session, self._store.device_id, "queue.appointment_cancel", actor_id=who.user_id,
+            actor_name=who.username, window_number=who.window_number, target=appt.code,
+            detail={"reason": reason, "slot_start": _utc(appt.slot_start).isoformat()}, at=now,
+        )  # fmt: skip
 
     def cancel_no_shows(self, who: UserSession, day: dt.date) -> list[str]:
         """Every booking of ``day`` whose slot ended without a check-in (已过期) cancelled as
@@ -203,13 +209,7 @@ class AppointmentBook:
             for appt in rows:
                 if now <= _utc(appt.slot_end):
                     continue
-                appt.state, appt.cancelled_at, appt.cancel_reason = "cancelled", now, reason
-                appt.cancelled_by = who.display_name
-                append_audit(
-                    uow.session, self._store.device_id, "queue.appointment_cancel", actor_id=who.user_id,
-                    actor_name=who.username, window_number=who.window_number, target=appt.code,
-                    detail={"reason": reason, "slot_start": _utc(appt.slot_start).isoformat()}, at=now,
-                )  # fmt: skip
+                self._cancelled(uow, appt, who, reason, now)
                 codes.append(appt.code)
             uow.commit()
         log.info("%s no-shows of %s cancelled", len(codes), day)

@@ -9,9 +9,9 @@ import dataclasses
 import datetime as dt
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
+from window_helpers import bring_to_front
 
 from clerk_app.documents.signing import create_signer
 from clerk_app.domain.catalogue_io import load_demo_catalogue
@@ -167,12 +167,7 @@ def test_search_then_take_the_case_through_its_steps(qtbot: QtBot, station: Work
 def test_keyboard_reaches_search_and_steps(qtbot: QtBot, station: Workstation) -> None:
     page = _page(qtbot, station, _seed(station))
     window = page.window()
-    for other in QApplication.topLevelWidgets():  # leftovers of earlier tests must not hold focus
-        if other is not window and other.isVisible():
-            other.close()
-    window.show()
-    window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    bring_to_front(qtbot, window)
     page.results.setFocus()
     qtbot.keyClick(page.results, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(page.search_edit.hasFocus)

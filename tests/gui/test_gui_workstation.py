@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit, QTableWidget
 from pytestqt.qtbot import QtBot
+from window_helpers import bring_to_front
 
 from clerk_app.gui import app as gui_app
 from clerk_app.gui.main_window import MainWindow
@@ -105,12 +106,7 @@ def test_ctrl_l_locks_and_escape_does_not_unlock(qtbot: QtBot, station: Workstat
 
 def test_keyboard_switches_pages(qtbot: QtBot, station: Workstation) -> None:
     main = _sign_in(qtbot, station, "wangxy")
-    for other in QApplication.topLevelWidgets():  # leftovers of earlier tests must not hold focus
-        if other is not main and other.isVisible():
-            other.close()
-    main.show()
-    main.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is main)
+    bring_to_front(qtbot, main)
     keys = [p.key for p in main.pages]
     system_index = keys.index("system")
     qtbot.keyClick(main, Qt.Key(Qt.Key.Key_1 + system_index), Qt.KeyboardModifier.ControlModifier)

@@ -11,6 +11,7 @@ from PySide6.QtGui import QInputMethodEvent
 from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
+from window_helpers import bring_to_front
 
 from clerk_app.gui.id_reader import BurstDetector
 from clerk_app.gui.intake_widgets import DateField, hall_today
@@ -333,12 +334,7 @@ def test_ticket_being_served_is_linked_to_the_form(qtbot: QtBot, station: Workst
 def test_keyboard_map_reaches_the_form_and_esc_closes_the_preview(qtbot: QtBot, station: Workstation) -> None:
     page = _page(qtbot, station)
     main = page.window()
-    for other in QApplication.topLevelWidgets():  # leftovers of earlier tests must not hold focus
-        if other is not main and other.isVisible():
-            other.close()
-    main.show()
-    main.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is main)
+    bring_to_front(qtbot, main)
     page.name_edit.setFocus()
     qtbot.waitUntil(page.name_edit.hasFocus)
     qtbot.keyClick(page.name_edit, Qt.Key.Key_F2)

@@ -13,6 +13,7 @@ from PySide6.QtGui import QShortcut
 from PySide6.QtWidgets import QApplication, QDockWidget, QPushButton
 from pytestqt.qtbot import QtBot
 from queue_helpers import clerk, key
+from window_helpers import bring_to_front
 
 from clerk_app.gui import app as gui_app
 from clerk_app.gui.errors import ErrorReporter
@@ -290,12 +291,7 @@ def test_docked_panel_answers_its_keys_over_the_intake_page_and_asks_for_a_ratin
     service.issue("A")
     main = station.open_main(station.auth.login(3, "wangxy", "Window#2026"))
     qtbot.addWidget(main)
-    for other in QApplication.topLevelWidgets():  # leftovers of earlier tests must not hold focus
-        if other is not main and other.isVisible():
-            other.close()
-    main.show()
-    main.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is main)
+    bring_to_front(qtbot, main)
     panel = main.docks["queue"]
     assert isinstance(panel, QueuePanel)
     dock = panel.parentWidget()

@@ -7,10 +7,10 @@ from __future__ import annotations
 import uuid
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from queue_helpers import clerk, key
 from sqlalchemy import select
+from window_helpers import bring_to_front
 
 from clerk_app.domain.catalogue_io import load_demo_catalogue
 from clerk_app.gui.main_window import MainWindow
@@ -41,12 +41,7 @@ def _case(store: Store, number: str, codes: list[str]) -> None:
 def _signed_in(qtbot: QtBot, station: Workstation, window: int) -> MainWindow:
     main = station.open_main(station.auth.login(window, "wangxy", "Window#2026"))
     qtbot.addWidget(main)
-    for other in QApplication.topLevelWidgets():  # leftovers of earlier tests must not hold focus
-        if other is not main and other.isVisible():
-            other.close()
-    main.show()
-    main.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is main)
+    bring_to_front(qtbot, main)
     main.show_page("intake")
     return main
 
