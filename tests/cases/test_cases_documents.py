@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import _CALENDAR, _CATALOGUE, ACCEPTED_AT, Clock, World, make_session
+from case_helpers import _CALENDAR, _CATALOGUE, ACCEPTED_AT, Clock, World, make_session
 from pypdf import PdfReader
 from sqlalchemy import func, select
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from conftest import OTHER_ID, VALID_CREDIT, VALID_ID, World
+from case_helpers import OTHER_ID, VALID_CREDIT, VALID_ID, World
 from sqlalchemy import select
 
 from clerk_app.security.roles import PermissionDenied, Role

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-from conftest import ACCEPTED_AT, CST, FOOD_LICENCE, World
+from case_helpers import ACCEPTED_AT, CST, FOOD_LICENCE, World
 from sqlalchemy import func, select
 
 from clerk_app.domain.catalogue_io import load_demo_catalogue

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from conftest import _CALENDAR, _CATALOGUE, FOOD_LICENCE, Clock, make_session, person
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from intake_helpers import _CALENDAR, _CATALOGUE, FOOD_LICENCE, Clock, make_session, person
 from sqlalchemy import select
 
 from clerk_app.documents.archive import Archive

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from conftest import (
+from intake_helpers import (
     _CALENDAR,
     _CATALOGUE,
     FOOD_LICENCE,

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FOOD_LICENCE, Clock, make_session, person, sample_extras
+from intake_helpers import FOOD_LICENCE, Clock, make_session, person, sample_extras
 from sqlalchemy import func, select
 
 from clerk_app.services.auth import AuthService, UserSession

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import (
+from intake_helpers import (
     _CALENDAR,
     _CATALOGUE,
     BAD_CHECK_ID,

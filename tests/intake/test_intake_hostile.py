@@ -11,9 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import FOOD_LICENCE, Clock, person
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from intake_helpers import FOOD_LICENCE, Clock, person
 from sqlalchemy import func, select
 
 from clerk_app.services.auth import UserSession

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 
 import pytest
-from conftest import (
+from intake_helpers import (
     BAD_CHECK_ID,
     FOOD_LICENCE,
     RESTAURANT_BUNDLE,

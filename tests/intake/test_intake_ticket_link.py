@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import _CALENDAR, _CATALOGUE, Clock, make_session
+from intake_helpers import _CALENDAR, _CATALOGUE, Clock, make_session
 from sqlalchemy import select
 
 from clerk_app.services.auth import UserSession
