@@ -11,8 +11,8 @@ Guarantees (each checked by tests on PostgreSQL and on the SQLite central store)
   ``0015_queue_press_fn``): it ranks the window's candidates by the rules of
   ``clerk_app.domain.queue_order`` (a test checks the two agree) and claims the first of them
   that is still waiting with ``SELECT … FOR UPDATE SKIP LOCKED``, so two windows never take the
-  same ticket and never wait on each other. 开始办理, 办结, 重呼, 过号 and 挂起 are one statement
-  too (``queue_press_ticket``). On SQLite the transaction holds the write lock from its start
+  same ticket and never wait on each other. 开始办理, 办结, 重呼, 过号, 挂起, 叫回 and 取消 are one
+  statement too (``queue_press_ticket``). On SQLite the transaction holds the write lock from its start
   (BEGIN IMMEDIATE), which serialises the read, the ranking in Python and the claim.
 * **Every transition is conditional** on the state it was decided from (and on the window that
   holds the ticket): a stale press changes nothing and says so.

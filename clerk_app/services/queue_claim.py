@@ -19,7 +19,7 @@ transaction would make every window's commit wait for every other's (see
 ``0015_queue_press_fn``). The server runs the whole message without waiting for the client in
 between; the values are bound here (psycopg's ``ClientCursor``) as the simple protocol wants.
 
-开始办理, 办结, 重呼, 过号 and 挂起 go through ``queue_press_ticket`` (migration
+开始办理, 办结, 重呼, 过号, 挂起, 叫回 and 取消 go through ``queue_press_ticket`` (migration
 ``0015_queue_press_fn``) the same way; where each press may lead from each ticket state is taken
 from the ticket state machine here and passed in, so the function holds no rules of its own.
 """
@@ -68,20 +68,23 @@ PRESS_SQL = (
     "SELECT p.outcome, p.event, p.from_state, "
     + ", ".join(f"(p.ticket).{name}" for name in _VIEW_COLUMNS)
     + " FROM queue_press_ticket(%(key)s, %(action)s, %(ticket)s, %(window)s, %(clerk)s, %(now)s, "
-    "%(device)s, %(ticket_hlc)s, %(event_hlc)s, %(event_id)s, %(targets)s::json, %(recall_limit)s) AS p"
+    "%(device)s, %(ticket_hlc)s, %(event_hlc)s, %(event_id)s, %(targets)s::json, %(recall_limit)s, "
+    "%(reason)s) AS p"
 )
 #: the displays' notification, a transaction of its own that need not wait for the disk (a
 #: notification is never kept across a server restart anyway)
 NOTIFY_SQL = "SELECT set_config('synchronous_commit', 'off', true), pg_notify('queue_board', %(notice)s)"
 #: the presses ``queue_press_ticket`` carries out, and the events each may become with the reason
 #: it is recorded with (办结 of a ticket transferred here with a return sends it back; a recall past
-#: the limit is a no-show)
-PRESS_EVENTS: dict[str, tuple[tuple[str, str], ...]] = {
+#: the limit is a no-show; None: the reason the clerk gave)
+PRESS_EVENTS: dict[str, tuple[tuple[str, str | None], ...]] = {
     "start": (("start", ""),),
     "finish": (("finish", ""), ("transfer", "return")),
     "recall": (("recall", ""), ("no_show", "recall_limit")),
     "no_show": (("no_show", ""),),
     "park": (("park", ""),),
+    "call_back": (("call_back", ""),),
+    "cancel": (("cancel", None),),
 }
 _engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 _engines_lock = threading.Lock()
@@ -93,7 +96,8 @@ class ClaimUnavailable(RuntimeError):
 
 class PressRefused(Exception):
     """The press does not apply to the ticket as it is now: ``reason`` is ``illegal`` (the state
-    machine forbids it from ``from_state``), ``moved`` (another press changed it) or ``missing``."""
+    machine forbids it from ``from_state``), ``moved`` (another press changed it), ``missing``, or
+    ``busy`` (叫回 while the window holds ticket ``number``)."""
 
     def __init__(self, reason: str, event: str, from_state: str | None, number: str | None) -> None:
         super().__init__(reason)
@@ -176,7 +180,8 @@ def _run(
                     continue  # the same key committed by a concurrent press: the retry replays it
                 raise _wrapped(sql, params, exc) from exc
             except psycopg.errors.UndefinedFunction as exc:
-                if function in str(exc):  # a central store without the function
+                # a central store without the function (not a call inside it that failed)
+                if (exc.diag.message_primary or "").startswith(f"function {function}("):
                     raise ClaimUnavailable(str(exc)) from exc
                 raise _wrapped(sql, params, exc) from exc
             except psycopg.OperationalError as exc:
@@ -228,27 +233,41 @@ def _wrapped(sql: str, params: dict[str, Any], exc: psycopg.Error, *, invalidate
     return DBAPIError.instance(sql, params, exc, psycopg.Error, connection_invalidated=invalidated)
 
 
-_targets_cache: dict[tuple[str, str], str] = {}
+_targets_cache: dict[tuple[str, str, bool], str] = {}
 
 
-def press_targets(action: str, role: str) -> str:
+def event_reason(action: str, event: str, given: str) -> str:
+    """The reason ``event`` of ``action`` is recorded with (the clerk's own, where it takes one)."""
+    reason = dict(PRESS_EVENTS[action]).get(event, "")
+    return given if reason is None else reason
+
+
+def press_targets(action: str, role: str, reason: str = "") -> str:
     """JSON ``{event: {from_state: to_state}}`` of every transition ``action`` may make for
-    ``role``, from the ticket state machine."""
-    found = _targets_cache.get((action, role))
+    ``role`` (with the reason given, where the press takes one), from the ticket state machine."""
+    key = (action, role, bool(reason))
+    found = _targets_cache.get(key)
     if found is None:
         table: dict[str, dict[str, str]] = {}
-        for event, reason in PRESS_EVENTS[action]:
+        for event, _fixed in PRESS_EVENTS[action]:
             table[event] = {}
             for state in ts.TicketState:
-                answer = verdict(state.value, event, role, reason)
+                answer = verdict(state.value, event, role, event_reason(action, event, reason))
                 if answer.allowed and answer.target is not None:
                     table[event][state.value] = str(answer.target)
-        found = _targets_cache[(action, role)] = json.dumps(table, sort_keys=True)
+        found = _targets_cache[key] = json.dumps(table, sort_keys=True)
     return found
 
 
 def press(
-    store: Store, who: UserSession, window: int, key: str, action: str, ticket_id: uuid.UUID, now: dt.datetime
+    store: Store,
+    who: UserSession,
+    window: int,
+    key: str,
+    action: str,
+    ticket_id: uuid.UUID,
+    now: dt.datetime,
+    reason: str = "",
 ) -> TicketView | None:
     """One press on ``ticket_id`` (``action`` in ``PRESS_EVENTS``) as one statement; raises
     ``PressRefused`` when it does not apply to the ticket as it is now (nothing written)."""
@@ -263,14 +282,15 @@ def press(
         "ticket_hlc": str(store.clock.now()),
         "event_hlc": str(store.clock.now()),
         "event_id": new_id(),
-        "targets": press_targets(action, who.role.value),
+        "targets": press_targets(action, who.role.value, reason),
         "recall_limit": QueuePolicy().recall_limit,
+        "reason": reason,
     }
     row = _run(store, PRESS_SQL, params, "queue_press_ticket", key, window, action)
     outcome = row["outcome"]
     if outcome == "key_mismatch":
         raise ValueError(f"idempotency key reused for {action} at {window}")
-    if outcome in ("illegal", "moved", "missing"):
+    if outcome in ("illegal", "moved", "missing", "busy"):
         raise PressRefused(outcome, row["event"], row["from_state"], row["number"])
     if outcome == "replayed":
         log.info("replayed press %s (%s)", key, action)

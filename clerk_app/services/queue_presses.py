@@ -226,7 +226,8 @@ class PressesMixin(QueueBase):
                 uow, ticket, "call_back", who, window, now, {"called_at": now, "recall_count": 0}
             )
 
-        return self._press(who, key, "call_back", act)
+        pressed, result = self._one_statement(who, key, "call_back", ticket_id)
+        return result if pressed else self._press(who, key, "call_back", act)
 
     def finish(self, who: UserSession, ticket_id: uuid.UUID, key: str) -> TicketView | None:
         """Done. A ticket transferred here with a return goes back to the window it came from."""
@@ -290,7 +291,8 @@ class PressesMixin(QueueBase):
             return self._transition(uow, ticket, "cancel", who, window, now, {"finished_at": now},
                                     reason=reason.strip(), holder=None)  # fmt: skip
 
-        return self._press(who, key, "cancel", act)
+        pressed, result = self._one_statement(who, key, "cancel", ticket_id, reason.strip())
+        return result if pressed else self._press(who, key, "cancel", act)
 
     def link_case(self, who: UserSession, ticket_id: uuid.UUID, case_ref: str) -> TicketView:
         """Record the case this ticket's applicant was served for: a later ticket with that case
@@ -323,7 +325,7 @@ class PressesMixin(QueueBase):
         return result if pressed else self._press(who, key, event, act)
 
     def _one_statement(
-        self, who: UserSession, key: str, action: str, ticket_id: uuid.UUID
+        self, who: UserSession, key: str, action: str, ticket_id: uuid.UUID, reason: str = ""
     ) -> tuple[bool, TicketView | None]:
         """On a PostgreSQL central store, ``action`` on the window's ticket in one round trip
         (``queue_claim.press``): ``(True, ticket)``; ``(False, None)`` where that path is not
@@ -335,20 +337,24 @@ class PressesMixin(QueueBase):
         if not key or len(key) > 64:
             raise ValueError("a press needs an idempotency key of 1..64 characters")
         try:
-            done = queue_claim.press(self._store, who, window, key, action, ticket_id, self._clock())
+            done = queue_claim.press(self._store, who, window, key, action, ticket_id, self._clock(), reason)
         except queue_claim.ClaimUnavailable:
             log.warning("central store without queue_press_ticket: pressing through the unit of work")
             self._press_fn = False
             return False, None
         except queue_claim.PressRefused as refused:
+            if refused.reason == "busy":
+                raise UserError(
+                    _("本窗口的 {n} 号尚未办结，请先办结、过号或挂起。").format(n=refused.number)
+                ) from None
             if refused.reason == "missing":
                 raise UserError(_("找不到这个号。")) from None
             if refused.reason == "moved":
                 raise UserError(
                     _("{n} 号的状态已被其他操作改变，请刷新后再试。").format(n=refused.number)
                 ) from None
-            reason = dict(queue_claim.PRESS_EVENTS[action]).get(refused.event, "")
-            answer = verdict(str(refused.from_state), refused.event, who.role.value, reason)
+            recorded = queue_claim.event_reason(action, refused.event, reason)
+            answer = verdict(str(refused.from_state), refused.event, who.role.value, recorded)
             raise UserError(_("{n} 号：{why}。").format(n=refused.number, why=answer.message)) from None
         return True, done
 

@@ -148,7 +148,20 @@ def transfer_and_return(svc: QueueService, clock: StepClock) -> uuid.UUID:
     return tid
 
 
-SCENARIOS = [start_finish, park_and_no_show, recall_past_limit, transfer_and_return]
+def cancel_and_call_back(svc: QueueService, clock: StepClock) -> uuid.UUID:
+    waiting = svc.issue("A").ticket
+    svc.cancel(clerk(4), waiting.id, " 申请人离开 ", key())  # another window may withdraw it
+    tid = _called(svc)
+    svc.start(clerk(3), tid, key())
+    svc.park(clerk(3), tid, key())
+    back = svc.call_back(clerk(3), tid, key())
+    assert back is not None and back.state == "called" and back.recall_count == 0
+    svc.start(clerk(3), tid, key())
+    svc.finish(clerk(3), tid, key())
+    return waiting.id
+
+
+SCENARIOS = [start_finish, park_and_no_show, recall_past_limit, transfer_and_return, cancel_and_call_back]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda f: f.__name__)
@@ -165,6 +178,7 @@ def test_press_function_leaves_what_the_unit_of_work_leaves(pg_url: str, scenari
         svc = QueueService(store, clock=clock)
         svc._press_fn = one_statement
         tid = scenario(svc, clock)
+        assert svc._press_fn == one_statement  # the path meant, not a fallback
         results.append(_outcome(store, tid))
         store.dispose()
     through_function, through_uow = results
@@ -178,6 +192,13 @@ def _rows(store: Store) -> tuple[int, int, int]:
             int(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one())
             for t in ("queue_ticket_events", "queue_requests", "change_log")
         )
+
+
+def other_number(store: Store, ticket_id: uuid.UUID) -> str:
+    with Session(store.engine) as s:
+        ticket = s.get(Ticket, ticket_id)
+        assert ticket is not None
+        return ticket.number
 
 
 @pytest.mark.parametrize("one_statement", [True, False], ids=["press-function", "unit-of-work"])
@@ -196,6 +217,22 @@ def test_refused_presses_say_why_and_write_nothing(central: Store, one_statement
     with pytest.raises(UserError, match="找不到这个号"):
         svc.finish(clerk(3), uuid.uuid4(), key())
     assert _rows(central) == mid and mid != before
+    svc.start(clerk(3), tid, key())
+    parked = svc.park(clerk(3), tid, key())
+    assert parked is not None
+    other = _called(svc, 3)
+    waiting = svc.issue("A").ticket
+    later = _rows(central)
+    with pytest.raises(UserError, match=f"本窗口的 {other_number(central, other)} 号尚未办结"):
+        svc.call_back(clerk(3), tid, key())  # the window holds another ticket
+    with pytest.raises(UserError) as blank:
+        svc.cancel(clerk(4), waiting.id, "  ", key())  # the machine wants a reason
+    assert blank.value.args[0].startswith(f"{waiting.number} 号：")
+    assert _rows(central) == later
+    assert svc._press_fn == one_statement
+    svc.start(clerk(3), other, key())
+    svc.finish(clerk(3), other, key())
+    tid = svc.call_back(clerk(3), tid, key()).id  # type: ignore[union-attr]
     press = key()
     first = svc.start(clerk(3), tid, press)
     assert first is not None and first.state == "serving"
@@ -268,7 +305,7 @@ def test_a_workstation_of_an_earlier_release_still_notifies_the_displays(central
     assert '"state" : "called"' in got[0] and '"window" : 6' in got[0]
 
 
-SIGNATURE = "text, text, uuid, integer, uuid, timestamptz, text, text, text, uuid, json, integer"
+SIGNATURE = "text, text, uuid, integer, uuid, timestamptz, text, text, text, uuid, json, integer, text"
 
 
 def test_a_broken_press_function_is_an_error_not_a_silent_fallback(central: Store) -> None:
@@ -281,7 +318,7 @@ def test_a_broken_press_function_is_an_error_not_a_silent_fallback(central: Stor
         conn.execute(text(
             "CREATE FUNCTION queue_press_ticket(p_key text, p_action text, p_ticket uuid, p_window integer, "
             "p_clerk uuid, p_now timestamptz, p_device text, p_ticket_hlc text, p_event_hlc text, "
-            "p_event_id uuid, p_targets json, p_recall_limit integer) "
+            "p_event_id uuid, p_targets json, p_recall_limit integer, p_reason text) "
             "RETURNS TABLE (outcome text, event text, from_state text, ticket queue_tickets) "
             "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'broken'; END $$"
         ))  # fmt: skip

@@ -1,6 +1,7 @@
 """queue: presses in one round trip that notify the displays after their commit; waiting index
 
-On PostgreSQL the presses that move the window's own ticket (开始办理, 办结, 重呼, 过号, 挂起) each
+On PostgreSQL the presses that move the window's own ticket (开始办理, 办结, 重呼, 过号, 挂起, 叫回)
+and 取消 (withdrawing a waiting ticket, with its reason) each
 ran through the unit of work: about seven round trips (read the press key, read the ticket, the
 conditional UPDATE, read it back, the history row, the press key, the change-log entries, the
 commit) and the ORM's work on the workstation. ``queue_press_ticket`` does one press in one
@@ -16,6 +17,9 @@ statement, as ``queue_claim_next`` does for 叫号:
    transferred here with a return, sends it back to its window (event ``transfer``, reason
    ``return``); 重呼 counts the call again, or past the hall's recall limit (setting
    ``queue.policy``) makes it a no-show (reason ``recall_limit``); 过号 sets ``finished_at``;
+   叫回 (a parked ticket called back) first checks that the window is free (``busy`` with the
+   ticket that holds it) and resets the recall count; 取消 records its reason and needs no
+   window to hold the ticket;
 4. the history row, the press key and the two change-log entries (without numbers:
    ``change_log_assign()`` numbers them when a pull reads them).
 
@@ -123,7 +127,7 @@ PRESS_FUNCTION = """
 CREATE OR REPLACE FUNCTION queue_press_ticket(
     p_key text, p_action text, p_ticket uuid, p_window integer, p_clerk uuid, p_now timestamptz,
     p_device text, p_ticket_hlc text, p_event_hlc text, p_event_id uuid, p_targets json,
-    p_recall_limit integer)
+    p_recall_limit integer, p_reason text)
 RETURNS TABLE (outcome text, event text, from_state text, ticket queue_tickets)
 LANGUAGE plpgsql
 SET TimeZone = 'UTC'
@@ -141,6 +145,7 @@ DECLARE
     v_back integer;
     v_changed json;
     v_detail jsonb := '{}'::jsonb;
+    v_busy queue_tickets%ROWTYPE;
 BEGIN
     SELECT * INTO v_req FROM queue_requests r WHERE r.key = p_key;
     IF FOUND THEN
@@ -155,6 +160,15 @@ BEGIN
         RETURN;
     END IF;
 
+    IF p_action = 'call_back' THEN  -- the window must be free first
+        SELECT * INTO v_busy FROM queue_tickets t
+        WHERE t.window_number = p_window AND t.state IN ('called', 'serving') AND NOT t.offline;
+        IF FOUND THEN
+            RETURN QUERY SELECT 'busy'::text, p_action, v_busy.state::text, v_busy;
+            RETURN;
+        END IF;
+    END IF;
+
     SELECT * INTO v_old FROM queue_tickets t WHERE t.id = p_ticket AND NOT t.deleted FOR UPDATE;
     IF NOT FOUND THEN
         RETURN QUERY SELECT 'missing'::text, p_action, NULL::text, NULL::queue_tickets;
@@ -165,6 +179,8 @@ BEGIN
         v_event := 'transfer';
         v_reason := 'return';
         v_back := v_old.return_window;
+    ELSIF p_action = 'cancel' THEN
+        v_reason := p_reason;
     ELSIF p_action = 'recall' THEN
         SELECT coalesce((s.value ->> 'recall_limit')::integer, p_recall_limit) INTO v_limit
         FROM settings s WHERE s.key = 'queue.policy' AND NOT s.deleted;
@@ -179,7 +195,8 @@ BEGIN
         RETURN QUERY SELECT 'illegal'::text, v_event, v_old.state::text, v_old;
         RETURN;
     END IF;
-    IF v_old.window_number IS DISTINCT FROM p_window THEN
+    -- the window's own ticket, except a cancel (a waiting ticket any window may withdraw)
+    IF v_event <> 'cancel' AND v_old.window_number IS DISTINCT FROM p_window THEN
         RETURN QUERY SELECT 'moved'::text, v_event, v_old.state::text, v_old;
         RETURN;
     END IF;
@@ -197,7 +214,7 @@ BEGIN
         v_changed := '["state", "routed_window", "routed_at", "return_window", "finished_at",
                        "window_number", "version", "hlc"]';
         v_detail := jsonb_build_object('to_window', v_back, 'automatic', true);
-    ELSIF v_event IN ('finish', 'no_show') THEN
+    ELSIF v_event IN ('finish', 'no_show', 'cancel') THEN
         UPDATE queue_tickets t SET state = v_target, finished_at = p_now,
                version = t.version + 1, hlc = p_ticket_hlc
         WHERE t.id = p_ticket RETURNING * INTO v_ticket;
@@ -211,6 +228,11 @@ BEGIN
         UPDATE queue_tickets t SET state = v_target, version = t.version + 1, hlc = p_ticket_hlc
         WHERE t.id = p_ticket RETURNING * INTO v_ticket;
         v_changed := '["state", "version", "hlc"]';
+    ELSIF v_event = 'call_back' THEN
+        UPDATE queue_tickets t SET state = v_target, called_at = p_now, recall_count = 0,
+               version = t.version + 1, hlc = p_ticket_hlc
+        WHERE t.id = p_ticket RETURNING * INTO v_ticket;
+        v_changed := '["state", "called_at", "recall_count", "version", "hlc"]';
     ELSE
         RAISE EXCEPTION 'queue_press_ticket: unknown press %', p_action;
     END IF;
@@ -357,5 +379,5 @@ def downgrade() -> None:
     op.execute(_revision("0014_queue_claim_assign").claim_function())
     op.execute(
         "DROP FUNCTION IF EXISTS queue_press_ticket(text, text, uuid, integer, uuid, timestamptz, text, "
-        "text, text, uuid, json, integer)"
+        "text, text, uuid, json, integer, text)"
     )
