@@ -113,3 +113,40 @@ def test_central_init_gives_an_older_role_the_rights_it_lacks(
     _serve_one(QueueService(device))
     with Session(owner.engine) as s:
         assert s.scalar(select(func.count()).select_from(Applicant)) == 0
+
+
+def test_a_days_work_at_the_counter_pushes_without_refusal_as_the_device_role(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Three working days of the demo hall's counter work (tickets, cases with their events and
+    materials, documents, ratings, complaints and their follow-ups, audit) made on a workstation
+    and pushed with its own role: the central store refuses none of it."""
+    from clerk_app.services.demo import ensure_demo
+    from clerk_app.services.supervision_demo import seed_supervision_history
+
+    owner = open_store(pg_url, kind="central")
+    local = open_store(f"sqlite+pysqlite:///{tmp_path / 'ws.sqlite'}")
+    ensure_demo(owner, local)
+    with Session(owner.engine) as s:
+        halls = list(s.scalars(select(Hall.id)))
+    role = f"ws_{uuid.uuid4().hex[:10]}"
+    create_device_role(pg_url, role, "s3cret", halls)
+    url = make_url(pg_url).set(username=role, password="s3cret").render_as_string(hide_password=False)
+    device = Store(make_engine(url), owner.device_id, role="central")
+    try:
+        rated = seed_supervision_history(local, central=owner, days=3)
+        waiting = client.outbox_waiting(local)
+        assert rated > 0 and waiting > 100
+        report = client.push(local, device, batch_size=200)
+        with local.engine.connect() as conn:
+            refused = conn.execute(text("SELECT table_name, reason FROM sync_rejections")).all()
+        assert refused == [] and report.rejected == 0
+        assert report.pushed == waiting and client.outbox_waiting(local) == 0
+    finally:
+        device.dispose()
+        local.dispose()
+        owner.dispose()
+        dsn = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP OWNED BY "{role}"')
+            conn.execute(f'DROP ROLE "{role}"')
