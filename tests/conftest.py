@@ -7,6 +7,7 @@ unreachable server fails them instead of skipping them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -100,14 +101,21 @@ def pg_url(pg_server: str) -> Iterator[str]:
     from sqlalchemy.engine import make_url
 
     name = f"clerk_t_{uuid.uuid4().hex[:12]}"
+    roles = "SELECT rolname FROM pg_roles WHERE rolname LIKE 'ws\\_%'"
     with psycopg.connect(pg_server, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
+        before = {r[0] for r in conn.execute(roles)}
     url = make_url(pg_server).set(database=name).render_as_string(hide_password=False)
     try:
         yield url
     finally:
         with psycopg.connect(pg_server, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            # the workstation roles the test registered (their rights went with the database)
+            for (role,) in conn.execute(roles).fetchall():
+                if role not in before:
+                    with contextlib.suppress(psycopg.Error):
+                        conn.execute(f'DROP ROLE "{role}"')
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
