@@ -53,6 +53,25 @@ _LOCK_RETRIES = 5
 CACHE_SECONDS = 5.0
 
 
+def ticket_missing() -> UserError:
+    return UserError(_("找不到这个号。"))
+
+
+def ticket_moved(number: str | None) -> UserError:
+    """The ticket is no longer in the state (or at the window) the press was decided from."""
+    return UserError(_("{n} 号的状态已被其他操作改变，请刷新后再试。").format(n=number))
+
+
+def press_forbidden(number: str | None, why: str) -> UserError:
+    """The ticket state machine refuses the press (``why``: its message)."""
+    return UserError(_("{n} 号：{why}。").format(n=number, why=why))
+
+
+def window_busy(number: str | None) -> UserError:
+    """The window still holds ticket ``number``."""
+    return UserError(_("本窗口的 {n} 号尚未办结，请先办结、过号或挂起。").format(n=number))
+
+
 class QueueBase:
     """State and helpers shared by the parts of ``QueueService``."""
 
@@ -192,7 +211,7 @@ class QueueBase:
     def _load(self, uow: UnitOfWork, ticket_id: uuid.UUID) -> Ticket:
         ticket = uow.session.get(Ticket, ticket_id, populate_existing=True)
         if ticket is None or ticket.deleted:
-            raise UserError(_("找不到这个号。"))
+            raise ticket_missing()
         return ticket
 
     def _event(

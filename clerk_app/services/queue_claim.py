@@ -74,6 +74,16 @@ PRESS_SQL = (
 #: the displays' notification, a transaction of its own that need not wait for the disk (a
 #: notification is never kept across a server restart anyway)
 NOTIFY_SQL = "SELECT set_config('synchronous_commit', 'off', true), pg_notify('queue_board', %(notice)s)"
+
+
+def _script(sql: str) -> str:
+    """``sql`` in its transaction (the ticket trigger told not to notify), then the notification."""
+    return f"BEGIN; SET LOCAL clerk.board_notify = 'client'; {sql}; COMMIT; {NOTIFY_SQL}"
+
+
+CALL_SCRIPT = _script(CALL_SQL)
+PRESS_SCRIPT = _script(PRESS_SQL)
+
 #: the presses ``queue_press_ticket`` carries out, and the events each may become with the reason
 #: it is recorded with (办结 of a ticket transferred here with a return sends it back; a recall past
 #: the limit is a no-show; None: the reason the clerk gave)
@@ -132,20 +142,13 @@ def policy_defaults(order_serve_early: bool = True) -> str:
 def call_next(store: Store, who: UserSession, window: int, key: str, now: dt.datetime) -> TicketView | None:
     """One "call next" press of ``window`` (already checked: role, key) as one statement."""
     params = {
-        "key": key,
-        "window": window,
-        "clerk": who.user_id,
+        **_stamped(store, who, window, key, now),
         "clerk_name": who.display_name,
-        "now": now.astimezone(dt.UTC),
         "day": service_day(now),
-        "device": store.device_id,
-        "ticket_hlc": str(store.clock.now()),
-        "event_hlc": str(store.clock.now()),
-        "event_id": new_id(),
         "called": _CALLED,
         "defaults": policy_defaults(),
     }
-    row = _run(store, CALL_SQL, params, "queue_claim_next", key, window, "call_next")
+    row = _run(store, CALL_SCRIPT, params, "queue_claim_next", key, window, "call_next")
     outcome = row["outcome"]
     if outcome == "paused":
         raise UserError(_("窗口处于暂停状态，请先恢复叫号。"))
@@ -158,8 +161,24 @@ def call_next(store: Store, who: UserSession, window: int, key: str, now: dt.dat
     return _ticket_view(row)
 
 
+def _stamped(store: Store, who: UserSession, window: int, key: str, now: dt.datetime) -> dict[str, Any]:
+    """The parameters every press takes: its key, who and where, and what the unit of work would
+    stamp in Python (the time, the device, the HLC stamps of the ticket and of its history row,
+    the history row's id)."""
+    return {
+        "key": key,
+        "window": window,
+        "clerk": who.user_id,
+        "now": now.astimezone(dt.UTC),
+        "device": store.device_id,
+        "ticket_hlc": str(store.clock.now()),
+        "event_hlc": str(store.clock.now()),
+        "event_id": new_id(),
+    }
+
+
 def _run(
-    store: Store, sql: str, params: dict[str, Any], function: str, key: str, window: int, action: str
+    store: Store, script: str, params: dict[str, Any], function: str, key: str, window: int, action: str
 ) -> dict[str, Any]:
     """Run one keyed press statement in autocommit and notify the displays after its commit; a
     dropped connection is retried once (the key makes the retry return what the first attempt
@@ -171,35 +190,37 @@ def _run(
             raw = conn.connection.driver_connection
             assert isinstance(raw, psycopg.Connection)
             try:
-                return _execute(raw, sql, params, notice)
+                return _execute(raw, script, params, notice)
             except psycopg.errors.UniqueViolation as exc:
                 constraint = exc.diag.constraint_name or ""
                 if constraint == "uq_queue_tickets_active_window":
                     raise UserError(_("本窗口已有正在办理的号，请先办结。")) from exc
                 if constraint == "pk_queue_requests" and attempt == 1:
                     continue  # the same key committed by a concurrent press: the retry replays it
-                raise _wrapped(sql, params, exc) from exc
+                raise _wrapped(script, params, exc) from exc
             except psycopg.errors.UndefinedFunction as exc:
                 # a central store without the function (not a call inside it that failed)
                 if (exc.diag.message_primary or "").startswith(f"function {function}("):
                     raise ClaimUnavailable(str(exc)) from exc
-                raise _wrapped(sql, params, exc) from exc
+                raise _wrapped(script, params, exc) from exc
             except psycopg.OperationalError as exc:
                 conn.invalidate()
                 if attempt == 2:
-                    raise _wrapped(sql, params, exc, invalidated=True) from exc
+                    raise _wrapped(script, params, exc, invalidated=True) from exc
                 log.warning("central connection lost during %s (%s); retrying the press", function, key)
             except psycopg.Error as exc:
-                raise _wrapped(sql, params, exc) from exc
+                raise _wrapped(script, params, exc) from exc
     raise AssertionError("unreachable")
 
 
-def _execute(raw: psycopg.Connection[Any], sql: str, params: dict[str, Any], notice: str) -> dict[str, Any]:
+def _execute(
+    raw: psycopg.Connection[Any], script: str, params: dict[str, Any], notice: str
+) -> dict[str, Any]:
     """The press, its commit, and then the displays' notification as a transaction of its own:
     one message to the server (simple query protocol, values bound here), one answer back."""
     cur = psycopg.ClientCursor(raw)
     try:
-        cur.execute(_SCRIPTS.get(sql) or _script(sql), {**params, "notice": notice})
+        cur.execute(script, {**params, "notice": notice})
         # the answers of BEGIN, the press, COMMIT and the notification: the press's is the one
         # whose first column is its outcome (read from the result itself: no column objects)
         while True:
@@ -218,14 +239,6 @@ def _execute(raw: psycopg.Connection[Any], sql: str, params: dict[str, Any], not
         cur.close()
     assert row is not None
     return dict(zip(names, row, strict=True))
-
-
-_SCRIPTS: dict[str, str] = {}
-
-
-def _script(sql: str) -> str:
-    found = _SCRIPTS[sql] = f"BEGIN; SET LOCAL clerk.board_notify = 'client'; {sql}; COMMIT; {NOTIFY_SQL}"
-    return found
 
 
 def _wrapped(sql: str, params: dict[str, Any], exc: psycopg.Error, *, invalidated: bool = False) -> Exception:
@@ -272,21 +285,14 @@ def press(
     """One press on ``ticket_id`` (``action`` in ``PRESS_EVENTS``) as one statement; raises
     ``PressRefused`` when it does not apply to the ticket as it is now (nothing written)."""
     params = {
-        "key": key,
+        **_stamped(store, who, window, key, now),
         "action": action,
         "ticket": ticket_id,
-        "window": window,
-        "clerk": who.user_id,
-        "now": now.astimezone(dt.UTC),
-        "device": store.device_id,
-        "ticket_hlc": str(store.clock.now()),
-        "event_hlc": str(store.clock.now()),
-        "event_id": new_id(),
         "targets": press_targets(action, who.role.value, reason),
         "recall_limit": QueuePolicy().recall_limit,
         "reason": reason,
     }
-    row = _run(store, PRESS_SQL, params, "queue_press_ticket", key, window, action)
+    row = _run(store, PRESS_SCRIPT, params, "queue_press_ticket", key, window, action)
     outcome = row["outcome"]
     if outcome == "key_mismatch":
         raise ValueError(f"idempotency key reused for {action} at {window}")

@@ -19,7 +19,15 @@ from clerk_app.security.roles import Permission
 from clerk_app.services import queue_claim
 from clerk_app.services.auth import UserSession
 from clerk_app.services.errors import UserError
-from clerk_app.services.queue_base import _CANDIDATE_LIMIT, _LOCK_RETRIES, QueueBase
+from clerk_app.services.queue_base import (
+    _CANDIDATE_LIMIT,
+    _LOCK_RETRIES,
+    QueueBase,
+    press_forbidden,
+    ticket_missing,
+    ticket_moved,
+    window_busy,
+)
 from clerk_app.services.queue_rules import (
     WAITING_STATES,
     service_day,
@@ -173,7 +181,7 @@ class PressesMixin(QueueBase):
             )
         )
         if busy is not None:
-            raise UserError(_("本窗口的 {n} 号尚未办结，请先办结、过号或挂起。").format(n=busy))
+            raise window_busy(busy)
 
     def call_ticket(self, who: UserSession, ticket_id: uuid.UUID, reason: str, key: str) -> TicketView | None:
         """Call a chosen waiting ticket out of order; the reason is recorded."""
@@ -344,18 +352,14 @@ class PressesMixin(QueueBase):
             return False, None
         except queue_claim.PressRefused as refused:
             if refused.reason == "busy":
-                raise UserError(
-                    _("本窗口的 {n} 号尚未办结，请先办结、过号或挂起。").format(n=refused.number)
-                ) from None
+                raise window_busy(refused.number) from None
             if refused.reason == "missing":
-                raise UserError(_("找不到这个号。")) from None
+                raise ticket_missing() from None
             if refused.reason == "moved":
-                raise UserError(
-                    _("{n} 号的状态已被其他操作改变，请刷新后再试。").format(n=refused.number)
-                ) from None
+                raise ticket_moved(refused.number) from None
             recorded = queue_claim.event_reason(action, refused.event, reason)
             answer = verdict(str(refused.from_state), refused.event, who.role.value, recorded)
-            raise UserError(_("{n} 号：{why}。").format(n=refused.number, why=answer.message)) from None
+            raise press_forbidden(refused.number, answer.message) from None
         return True, done
 
     def _press(
@@ -427,7 +431,7 @@ class PressesMixin(QueueBase):
         from_state = ticket.state
         answer = verdict(from_state, event, who.role.value, reason)
         if not answer.allowed or answer.target is None:
-            raise UserError(_("{n} 号：{why}。").format(n=ticket.number, why=answer.message))
+            raise press_forbidden(ticket.number, answer.message)
         to_state = str(answer.target)
         cond = [T.c.id == ticket.id, T.c.state == from_state]
         if holder is not None:
@@ -441,7 +445,7 @@ class PressesMixin(QueueBase):
         )  # fmt: skip
         version = uow.session.connection().execute(stmt).scalar()
         if version is None:
-            raise UserError(_("{n} 号的状态已被其他操作改变，请刷新后再试。").format(n=ticket.number))
+            raise ticket_moved(ticket.number)
         fresh = uow.session.get(Ticket, ticket.id, populate_existing=True)
         assert fresh is not None
         uow.record_statement_change(fresh, ["state", *values, "version", "hlc"], int(version) - 1)

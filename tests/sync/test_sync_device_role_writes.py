@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
@@ -35,24 +34,26 @@ from clerk_app.sync.central_admin import create_device_role, init_central
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture
-def role_store(pg_url: str) -> Iterator[tuple[Store, Store, str]]:
-    """(the central store as its owner, the same as a workstation's role, the role name)"""
-    owner = open_store(pg_url, kind="central")
-    seed_demo_queue(owner)
+def _as_device(pg_url: str, owner: Store) -> tuple[Store, str]:
+    """The central store as a workstation of every hall there sees it, through its own role (the
+    ``pg_url`` fixture drops the role with the database)."""
     with Session(owner.engine) as s:
         halls = list(s.scalars(select(Hall.id)))
     role = f"ws_{uuid.uuid4().hex[:10]}"
     create_device_role(pg_url, role, "s3cret", halls)
     url = make_url(pg_url).set(username=role, password="s3cret").render_as_string(hide_password=False)
-    device = Store(make_engine(url), owner.device_id, role="central")
+    return Store(make_engine(url), owner.device_id, role="central"), role
+
+
+@pytest.fixture
+def role_store(pg_url: str) -> Iterator[tuple[Store, Store, str]]:
+    """(the central store as its owner, the same as a workstation's role, the role name)"""
+    owner = open_store(pg_url, kind="central")
+    seed_demo_queue(owner)
+    device, role = _as_device(pg_url, owner)
     yield owner, device, role
     device.dispose()
     owner.dispose()
-    dsn = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP OWNED BY "{role}"')
-        conn.execute(f'DROP ROLE "{role}"')
 
 
 def _clerk(window: int) -> UserSession:
@@ -127,12 +128,7 @@ def test_a_days_work_at_the_counter_pushes_without_refusal_as_the_device_role(
     owner = open_store(pg_url, kind="central")
     local = open_store(f"sqlite+pysqlite:///{tmp_path / 'ws.sqlite'}")
     ensure_demo(owner, local)
-    with Session(owner.engine) as s:
-        halls = list(s.scalars(select(Hall.id)))
-    role = f"ws_{uuid.uuid4().hex[:10]}"
-    create_device_role(pg_url, role, "s3cret", halls)
-    url = make_url(pg_url).set(username=role, password="s3cret").render_as_string(hide_password=False)
-    device = Store(make_engine(url), owner.device_id, role="central")
+    device, _role = _as_device(pg_url, owner)
     try:
         rated = seed_supervision_history(local, central=owner, days=3)
         waiting = client.outbox_waiting(local)
@@ -146,7 +142,3 @@ def test_a_days_work_at_the_counter_pushes_without_refusal_as_the_device_role(
         device.dispose()
         local.dispose()
         owner.dispose()
-        dsn = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP OWNED BY "{role}"')
-            conn.execute(f'DROP ROLE "{role}"')
