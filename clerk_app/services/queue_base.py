@@ -67,6 +67,15 @@ def press_forbidden(number: str | None, why: str) -> UserError:
     return UserError(_("{n} 号：{why}。").format(n=number, why=why))
 
 
+def window_paused() -> UserError:
+    return UserError(_("窗口处于暂停状态，请先恢复叫号。"))
+
+
+def window_occupied() -> UserError:
+    """The window's active ticket took the one place a window has (its partial unique index)."""
+    return UserError(_("本窗口已有正在办理的号，请先办结。"))
+
+
 def window_busy(number: str | None) -> UserError:
     """The window still holds ticket ``number``."""
     return UserError(_("本窗口的 {n} 号尚未办结，请先办结、过号或挂起。").format(n=number))

@@ -41,9 +41,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 
 from clerk_app.domain import ticket_states as ts
-from clerk_app.i18n import _
 from clerk_app.services.auth import UserSession
-from clerk_app.services.errors import UserError
+from clerk_app.services.queue_base import window_occupied, window_paused
 from clerk_app.services.queue_rules import QueuePolicy, service_day, target_state, verdict
 from clerk_app.services.queue_views import TicketView
 from clerk_app.store.ids import new_id
@@ -151,7 +150,7 @@ def call_next(store: Store, who: UserSession, window: int, key: str, now: dt.dat
     row = _run(store, CALL_SCRIPT, params, "queue_claim_next", key, window, "call_next")
     outcome = row["outcome"]
     if outcome == "paused":
-        raise UserError(_("窗口处于暂停状态，请先恢复叫号。"))
+        raise window_paused()
     if outcome == "key_mismatch":
         raise ValueError(f"idempotency key reused for call_next at {window}")
     if outcome == "replayed":
@@ -194,7 +193,7 @@ def _run(
             except psycopg.errors.UniqueViolation as exc:
                 constraint = exc.diag.constraint_name or ""
                 if constraint == "uq_queue_tickets_active_window":
-                    raise UserError(_("本窗口已有正在办理的号，请先办结。")) from exc
+                    raise window_occupied() from exc
                 if constraint == "pk_queue_requests" and attempt == 1:
                     continue  # the same key committed by a concurrent press: the retry replays it
                 raise _wrapped(script, params, exc) from exc

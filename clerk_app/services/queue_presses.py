@@ -27,6 +27,8 @@ from clerk_app.services.queue_base import (
     ticket_missing,
     ticket_moved,
     window_busy,
+    window_occupied,
+    window_paused,
 )
 from clerk_app.services.queue_rules import (
     WAITING_STATES,
@@ -77,7 +79,7 @@ class PressesMixin(QueueBase):
     def _call_next(self, uow: UnitOfWork, who: UserSession, window: int, now: dt.datetime) -> Ticket | None:
         state = self._window_state(uow, window)
         if state.status == "paused":
-            raise UserError(_("窗口处于暂停状态，请先恢复叫号。"))
+            raise window_paused()
         # a window still holding a ticket is refused by the partial unique index at the claim
         policy = self._cached("policy", lambda: self._policy(uow))
         cats = self._cached(f"categories:{window}", lambda: self._window_categories(uow, window))
@@ -190,7 +192,7 @@ class PressesMixin(QueueBase):
 
         def act(uow: UnitOfWork, who: UserSession, window: int, now: dt.datetime) -> Ticket | None:
             if self._window_state(uow, window).status == "paused":
-                raise UserError(_("窗口处于暂停状态，请先恢复叫号。"))
+                raise window_paused()
             self._require_free(uow, window)
             ticket = self._load(uow, ticket_id)
             if ticket.routed_window not in (None, window):
@@ -394,7 +396,7 @@ class PressesMixin(QueueBase):
                     duplicate_seen = True
                     continue  # the same press committed meanwhile: the next pass replays it
                 if _is_duplicate_key(exc, "uq_queue_tickets_active_window"):
-                    raise UserError(_("本窗口已有正在办理的号，请先办结。")) from exc
+                    raise window_occupied() from exc
                 raise
             except OperationalError as exc:
                 # SQLite central store: the write lock stayed busy past the busy timeout. The
