@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from shiboken6 import Shiboken
 
 log = logging.getLogger("clerk.gui")
 
@@ -95,6 +96,18 @@ class _Pending:
     db: bool = False
 
 
+def _owner_gone(callback: Callable[..., Any] | None) -> bool:
+    """A callback bound to, or a lambda closing over, a Qt object whose C++ side was deleted (its
+    page or dialog closed while the work ran)."""
+    owners = [getattr(callback, "__self__", None)]
+    for cell in getattr(callback, "__closure__", None) or ():
+        try:
+            owners.append(cell.cell_contents)
+        except ValueError:  # a cell not yet filled
+            continue
+    return any(isinstance(o, QObject) and not Shiboken.isValid(o) for o in owners)
+
+
 class TaskRunner(QObject):
     busy_changed = Signal(bool)
     #: after each database task, on the GUI thread (background sync wakes on it)
@@ -152,6 +165,10 @@ class TaskRunner(QObject):
             return
         if pending.db:
             self.db_done.emit()
+        if _owner_gone(pending.on_done if ok else pending.on_error):
+            # the page or dialog that asked was closed while the work ran: nobody to tell
+            log.debug("task %s finished after its widget was deleted", task_id)
+            return
         if ok:
             if pending.on_done is not None:
                 pending.on_done(payload)

@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit, QTableWidget
 from pytestqt.qtbot import QtBot
+from shiboken6 import Shiboken
 from window_helpers import bring_to_front
 
 from clerk_app.gui import app as gui_app
@@ -160,6 +161,27 @@ def test_task_runner_reports_errors_in_one_place(qtbot: QtBot, station: Workstat
     station.tasks.db(fail)
     qtbot.waitUntil(lambda: station.errors.last is not None)
     assert station.errors.last == ("expected", "网络不通")
+
+
+def test_task_result_for_a_closed_widget_is_dropped(qtbot: QtBot, station: Workstation) -> None:
+    """A page closed while its load ran: the late result reaches nobody and raises nothing."""
+    import threading
+
+    from PySide6.QtWidgets import QLabel
+
+    class Page(QLabel):
+        def show_result(self, text: str) -> None:
+            self.setText(text)  # would raise "Internal C++ object already deleted"
+
+    page, gate, seen = Page(), threading.Event(), []
+    station.tasks.db(lambda: gate.wait(5) and "已载入", page.show_result)
+    station.tasks.db(lambda: "又载入", lambda text: page.show_result(f"{text}。"))
+    station.tasks.db(lambda: "后续", seen.append)
+    page.deleteLater()
+    qtbot.waitUntil(lambda: not Shiboken.isValid(page))
+    gate.set()
+    qtbot.waitUntil(lambda: seen == ["后续"])
+    assert station.errors.last is None and not station.tasks.busy
 
 
 def test_english_interface(qtbot: QtBot, qapp: QApplication, station: Workstation) -> None:
