@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Text, Uuid, any_, bindparam, cast, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -727,7 +728,7 @@ def fetch_changes(central: Store, after: int, limit: int = 1000) -> ChangePage |
             .order_by(log.seq)
             .limit(limit)
         )
-        loads = json.loads
+        loads = orjson.loads
         changes = tuple(
             Change(
                 seq,
@@ -758,7 +759,7 @@ def _parse_page(text_: str) -> tuple[Change, ...]:
     to_uuid = uuid.UUID
     return tuple(
         Change(seq, table_name, to_uuid(row_id), op, version, source, tuple(changed or ()), payload)
-        for seq, table_name, row_id, op, version, source, changed, payload in json.loads(text_)
+        for seq, table_name, row_id, op, version, source, changed, payload in orjson.loads(text_)
     )
 
 

@@ -21,7 +21,6 @@ Ordering and cursors use the central sequence only; the hybrid clock stamps are 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import operator
 import uuid
 from collections.abc import Callable, Iterable
@@ -29,6 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Table,
     Text,
@@ -148,7 +148,7 @@ def read_outbox(local: Store, limit: int, after: int = 0) -> list[PushEntry]:
         stored = (cast(c.row_id, Text), cast(c.changed, Text), cast(c.payload, Text))
         stmt = select(*columns, *stored).where(c.seq > after).order_by(c.seq).limit(limit)
         row_id_of = _stored_uuid(conn.dialect)
-        loads = json.loads
+        loads = orjson.loads
         return [
             PushEntry(
                 seq,
