@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Text, Uuid, any_, bindparam, cast, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from clerk_app.store.bulk import PreSerialised, insert_json, insert_rows
@@ -662,17 +662,42 @@ def report_device(central: Store, device_id: str, **values: Any) -> None:
 # --- pull ---------------------------------------------------------------------------------
 
 
-def assign_change_log(conn: Connection) -> None:
-    """On PostgreSQL, number every committed change-log entry still without a number (in one
-    short transaction of its own, committed here; ``change_log_assign`` of migration
-    ``0014_change_log_assign``). Writers leave their entries unnumbered and take no shared lock;
-    an entry whose transaction commits after this run is numbered by a later run, after
-    everything numbered now, so a cursor never passes it. Nothing to do on SQLite, where a
-    writer numbers its own entries at commit."""
+def assign_change_log(conn: Connection, limit: int | None = None) -> None:
+    """On PostgreSQL, number the committed change-log entries still without a number, the oldest
+    first, at most ``limit`` of them (all without it), in one short transaction of its own,
+    committed here (``change_log_assign`` of migrations ``0014_change_log_assign`` and
+    ``0017_change_log_assign_limit``). Writers leave their entries unnumbered and take no shared
+    lock; an entry left unnumbered, or whose transaction commits after this run, is numbered by a
+    later run, after everything numbered now, so a cursor never passes it. Nothing to do on
+    SQLite, where a writer numbers its own entries at commit."""
     if conn.dialect.name != "postgresql":
         return
-    conn.execute(text("SELECT change_log_assign()"))
+    if limit is None:
+        conn.execute(text("SELECT change_log_assign()"))
+    else:
+        try:
+            conn.execute(text("SELECT change_log_assign(:n)"), {"n": limit})
+        except ProgrammingError as exc:
+            if getattr(exc.orig, "sqlstate", None) != UNDEFINED_FUNCTION:
+                raise
+            conn.rollback()  # a central store not yet upgraded to 0017: number everything
+            conn.execute(text("SELECT change_log_assign()"))
     conn.commit()
+
+
+#: PostgreSQL's SQLSTATE for "function … does not exist"
+UNDEFINED_FUNCTION = "42883"
+
+
+def _unnumbered(conn: Connection) -> int:
+    """At most how many committed entries wait for their numbers (PostgreSQL; the ids of a run
+    without gaps, read from the ends of the partial index of unnumbered entries)."""
+    if conn.dialect.name != "postgresql":
+        return 0
+    waiting = conn.exec_driver_sql(
+        "SELECT coalesce(max(id) - min(id) + 1, 0) FROM change_log WHERE seq IS NULL"
+    ).scalar_one()
+    return int(waiting)
 
 
 @dataclass(frozen=True, slots=True)
@@ -703,9 +728,12 @@ def fetch_changes(central: Store, after: int, limit: int = 1000) -> ChangePage |
     ``open_page`` (a caller may fetch the next page in a thread, waiting on the server without
     holding the interpreter, and parse it in its own)."""
     with central.engine.connect() as conn:
-        assign_change_log(conn)
+        # one page's worth numbered now: the server numbers the next page while the workstation
+        # applies this one, instead of numbering a whole backlog before the first page
+        assign_change_log(conn, limit)
         pruned = _counter(conn, "pruned_through")
-        high_water = _counter(conn, "change_log")
+        # for the progress bar: the last number once the entries waiting for one have theirs
+        high_water = _counter(conn, "change_log") + _unnumbered(conn)
         if after < pruned:
             return ChangePage((), after, high_water, snapshot_required=True)
         if conn.dialect.name == "postgresql":

@@ -48,6 +48,9 @@ _BOOKKEEPING_GRANTS = {
     "case_search_keys": "INSERT, DELETE",
 }
 
+#: the change-log numbering functions (migrations 0014 and 0017), run with their owner's rights
+ASSIGN_FUNCTIONS = ("change_log_assign()", "change_log_assign(integer)")
+
 
 @dataclass(frozen=True, slots=True)
 class InitReport:
@@ -146,6 +149,9 @@ def init_central(url: str) -> InitReport:
 def _grant_bookkeeping(conn: Connection, quoted_role: str) -> None:
     for table, rights in _BOOKKEEPING_GRANTS.items():
         conn.execute(text(f'GRANT {rights} ON "{table}" TO {quoted_role}'))
+    # numbering the change log before a pull (a page at a time, or everything: an older release)
+    for signature in ASSIGN_FUNCTIONS:
+        conn.execute(text(f"GRANT EXECUTE ON FUNCTION {signature} TO {quoted_role}"))
 
 
 def _refresh_device_roles(engine: Engine) -> None:
@@ -190,7 +196,6 @@ def create_device_role(url: str, role: str, password: str, hall_ids: Iterable[uu
             _grant_bookkeeping(conn, quoted)
             # a role made before the change log was numbered by change_log_assign() had this
             conn.execute(text(f'REVOKE UPDATE ON "sync_counter" FROM {quoted}'))
-            conn.execute(text(f"GRANT EXECUTE ON FUNCTION change_log_assign() TO {quoted}"))
             conn.execute(text("DELETE FROM sync_role_halls WHERE role_name = :r"), {"r": role})
             for hall_id in hall_ids:
                 conn.execute(

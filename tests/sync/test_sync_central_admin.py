@@ -28,7 +28,7 @@ from clerk_app.sync.protocol import SCHEMA_VERSION
 def test_init_and_status_on_sqlite(tmp_path: object, make_ws: Callable[[str], Store]) -> None:
     url = sqlite_url(tmp_path / "c.sqlite")  # type: ignore[operator]
     report = central_admin.init_central(url)
-    assert report.schema_version == SCHEMA_VERSION and "0016_change_log_assign_grant" in report.revisions
+    assert report.schema_version == SCHEMA_VERSION and "0017_change_log_assign_limit" in report.revisions
     again = central_admin.init_central(url)  # idempotent
     assert again.device_id == report.device_id
     central = open_store(url, kind="central")
@@ -223,12 +223,17 @@ def test_only_device_roles_may_number_the_change_log(pg_url: str, halls2: Hall2,
         stranger_dsn = (
             f"host={admin.host} port={admin.port} user={stranger} password=pw2 dbname={admin.database}"
         )
-        with psycopg.connect(stranger_dsn) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute("SELECT change_log_assign()")
-        add_hall(halls2.owner, "NEW")  # an entry waiting for its number
+        for call in ("change_log_assign()", "change_log_assign(1)"):
+            with psycopg.connect(stranger_dsn) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"SELECT {call}")
+        add_hall(halls2.owner, "NEW")  # entries waiting for their numbers
+        add_hall(halls2.owner, "NEW2")
         with psycopg.connect(halls2.dsn) as conn:
+            before = conn.execute("SELECT value FROM sync_counter WHERE name = 'change_log'").fetchone()
+            first = conn.execute("SELECT change_log_assign(1)").fetchone()  # a page's worth: one
             numbered = conn.execute("SELECT change_log_assign()").fetchone()
-        assert numbered is not None and numbered[0] >= 1
+        assert before is not None and first == (before[0] + 1,)
+        assert numbered is not None and numbered[0] > first[0]
         with psycopg.connect(admin_dsn) as conn:
             waiting = conn.execute("SELECT count(*) FROM change_log WHERE seq IS NULL").fetchone()
         assert waiting == (0,)
@@ -252,9 +257,13 @@ def test_existing_device_roles_keep_numbering_after_the_revoke(pg_url: str, hall
     finally:
         engine.dispose()
     add_hall(halls2.owner, "NEW")
+    add_hall(halls2.owner, "NEW2")
     with psycopg.connect(halls2.dsn) as conn:
         numbered = conn.execute("SELECT change_log_assign()").fetchone()
-    assert numbered is not None and numbered[0] >= 1
+        assert numbered is not None and numbered[0] >= 1
+        add_hall(halls2.owner, "NEW3")  # the page-at-a-time numbering (0017) too
+        again = conn.execute("SELECT change_log_assign(5)").fetchone()
+    assert again is not None and again[0] == numbered[0] + 1
 
 
 def _migrate(engine: Engine, direction: str, target: str) -> None:

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sync_helpers import add_hall, count, number_log, outbox
 
@@ -204,6 +204,51 @@ def test_late_commit_is_never_skipped(pg_url: str, make_ws: Callable[[str], Stor
             "NEXT",
             "HOLD",
         ]
+    finally:
+        central.dispose()
+
+
+@pytest.mark.postgres
+def test_a_backlog_is_numbered_a_page_at_a_time(pg_url: str, make_ws: Callable[[str], Store]) -> None:
+    """After a large push nobody has pulled yet, a pull numbers one page's worth before each page
+    (the oldest first), not the whole backlog before the first page: every entry still arrives
+    once, in the writers' order; the progress counts the entries still unnumbered from the
+    first page on; a later writer's entries come after the backlog."""
+    from clerk_app.services.runtime import open_store
+
+    central = open_store(pg_url, kind="central")
+    try:
+        writer, reader = make_ws("writer"), make_ws("reader")
+        with writer.unit_of_work() as uow:
+            uow.session.add_all(Hall(code=f"B{i:02d}", name="大厅", authority="局") for i in range(25))
+            uow.commit()
+        assert client.push(writer, central).pushed == 25
+        with Session(central.engine) as s:
+            assert s.scalar(select(func.count()).where(ChangeLogEntry.seq.is_(None))) == 25
+        seen: list[tuple[int, int]] = []
+        numbered: list[int] = []
+        fetch = central_side.fetch_changes
+
+        def watch(store: Store, after: int, limit: int = 1000) -> object:
+            page = fetch(store, after, limit)
+            with Session(central.engine) as s:  # how many carry a number once this page is read
+                numbered.append(int(s.scalar(select(func.count()).where(ChangeLogEntry.seq.is_not(None)))))
+            return page
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(central_side, "fetch_changes", watch)
+            report = client.pull(reader, central, page_size=10, progress=lambda _p, d, t: seen.append((d, t)))
+        assert report.received == 25 and report.cursor == 25
+        assert numbered == [10, 20, 25, 25]  # one page's worth before each page, then nothing left
+        assert seen == [(10, 25), (20, 25), (25, 25)]  # the total known from the first page
+        add_hall(writer, "AFTER")
+        client.push(writer, central)
+        assert client.pull(reader, central, page_size=10).received == 1
+        with Session(central.engine) as s:
+            order = s.execute(select(ChangeLogEntry.seq, ChangeLogEntry.payload)).all()
+        codes = [p["code"] for _seq, p in sorted(order, key=lambda r: r[0])]
+        assert codes == [f"B{i:02d}" for i in range(25)] + ["AFTER"]
+        assert set(_halls(reader)) == set(codes)
     finally:
         central.dispose()
 
