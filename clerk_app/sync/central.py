@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
-from clerk_app.store.bulk import PreSerialised, insert_json, insert_rows
+from clerk_app.store.bulk import PreSerialised, insert_json, insert_rows, no_cycle_collection
 from clerk_app.store.engine import is_sqlite
 from clerk_app.store.ids import new_id
 from clerk_app.store.models import ChangeLogEntry, PushLedgerEntry, SyncCounter, SyncDevice, SyncRejection
@@ -132,7 +132,8 @@ def apply_push(
         raise ValueError("apply_push needs the central store (role='central')")
     ordered = sorted(entries, key=lambda e: e.seq)
     try:
-        return _apply(central, device_id, ordered, schema_version, careful=False)
+        with no_cycle_collection():
+            return _apply(central, device_id, ordered, schema_version, careful=False)
     except OperationalError:
         raise  # connection trouble: the caller retries the whole batch later
     except (DBAPIError, RowsNotWritten):
@@ -785,10 +786,11 @@ def _parse_page(text_: str) -> tuple[Change, ...]:
     """One page as one JSON document built by the server: a single fetch and a single parse
     instead of a driver row and two JSON parses per entry."""
     to_uuid = uuid.UUID
-    return tuple(
-        Change(seq, table_name, to_uuid(row_id), op, version, source, tuple(changed or ()), payload)
-        for seq, table_name, row_id, op, version, source, changed, payload in orjson.loads(text_)
-    )
+    with no_cycle_collection():
+        return tuple(
+            Change(seq, table_name, to_uuid(row_id), op, version, source, tuple(changed or ()), payload)
+            for seq, table_name, row_id, op, version, source, changed, payload in orjson.loads(text_)
+        )
 
 
 def read_snapshot(central: Store) -> Snapshot:

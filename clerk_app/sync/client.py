@@ -47,6 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from clerk_app.store.bulk import no_cycle_collection
 from clerk_app.store.engine import READ_ONLY_OPTION, is_sqlite
 from clerk_app.store.ids import new_id
 from clerk_app.store.models import OutboxEntry, SyncRejection
@@ -141,7 +142,7 @@ def read_outbox(local: Store, limit: int, after: int = 0) -> list[PushEntry]:
     comes as its stored JSON text too, which the central store writes as it is when it applies
     the row unchanged."""
     # a plain BEGIN: a read takes no write lock (an acknowledgement may be committing meanwhile)
-    with local.engine.connect().execution_options(**{READ_ONLY_OPTION: True}) as conn:
+    with no_cycle_collection(), local.engine.connect().execution_options(**{READ_ONLY_OPTION: True}) as conn:
         c = OutboxEntry.__table__.c
         columns = (c.seq, c.table_name, c.op, c.base_version, c.version)
         # the id and the JSON columns in their stored forms, converted here (cheaper per row)
@@ -900,7 +901,7 @@ def _apply_page(local: Store, old: int, changes: Iterable[Change], new: int, fet
     # a change-log entry's row id is its payload's id: it needs no second parse
     items = [(c.table_name, c.row_id, c.payload) for c in changes]
     half = len(items) // 2
-    with local.unit_of_work(capture=False) as uow:
+    with no_cycle_collection(), local.unit_of_work(capture=False) as uow:
         session = uow.session
         _defer_foreign_keys(session)
         count = _apply_keyed(session, items[:half], local=local, fetch=fetch)
