@@ -167,6 +167,46 @@ def test_claim_takes_the_domain_first_and_keeps_the_streak(pg_url: str) -> None:
     store.dispose()
 
 
+def test_claim_reaches_past_the_places_other_windows_are_claiming(pg_url: str) -> None:
+    """The claim ranks the first few places first; when other windows hold every one of them
+    (their claims not yet committed) it ranks more, and then all: a press behind any number of
+    concurrent claims still gets the first ticket nobody holds, never one already held."""
+    from queue_helpers import StepClock, clerk, key
+    from sqlalchemy.engine import make_url
+
+    from clerk_app.services.queue import QueueService, seed_demo_queue
+
+    store = open_store(pg_url, kind="central")
+    seed_demo_queue(store)
+    svc = QueueService(store, StepClock())
+    # a wait-time target far away: every ticket is a plain walk-in in issue order
+    numbers = [svc.issue("A").ticket.number for _ in range(40)]
+    url = make_url(pg_url)
+    dsn = f"host={url.host} port={url.port} user={url.username} dbname={url.database}"
+
+    def hold(count: int) -> psycopg.Connection[Any]:
+        """Another window's claims under way: the first ``count`` waiting tickets locked."""
+        conn = psycopg.connect(dsn)
+        conn.execute(
+            "SELECT id FROM queue_tickets WHERE state = 'issued' ORDER BY issued_at, id LIMIT %s FOR UPDATE",
+            (count,),
+        )
+        return conn
+
+    try:
+        for window, held, expected in ((1, 4, 4), (2, 32, 33), (3, 36, 38)):
+            holder = hold(held)
+            try:
+                ticket = svc.call_next(clerk(window), key())
+            finally:
+                holder.rollback()
+                holder.close()
+            assert ticket is not None and ticket.number == numbers[expected], (window, ticket)
+        assert svc._claim_fn  # the function path was used throughout
+    finally:
+        store.dispose()
+
+
 def test_unit_of_work_path_calls_the_same_sequence(pg_url: str) -> None:
     """A central store without the function (its schema older than this program) calls through
     the unit of work; on the same queue it calls the same tickets for the same reasons."""
