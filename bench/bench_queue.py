@@ -23,6 +23,14 @@
   under one counter row's lock held to the commit (as every write to the central store did for
   its change-log entries before migration 0014_change_log_assign; the entries are now numbered
   when a pull reads them), for reference.
+- ``floor_*``: what any "call next" that keeps the issue's guarantees must write, in one statement
+  and one round trip, with nothing else: the conditional claim of the window's oldest waiting
+  ticket (``FOR UPDATE SKIP LOCKED``) in the real ticket table with its indexes, its history row,
+  the press key, and the two change-log entries the workstations pull (the ticket's new state,
+  the history row). No ranking, no window state, no policy, no notification. Measured in rounds
+  against the bare claim (``floor_*_vs_bare``: how far a perfect implementation could get), and
+  the real call against it (``call_next_*_vs_floor``: what the ranking, the window's state and
+  the notification add).
 - ``call_next_*_vs_unit_of_work``: the one-statement press against the same press through the
   unit of work (the path of a central store without the function), driven the same way.
 - ``display_delay``: from the start of a call press until the display has been told by
@@ -176,6 +184,66 @@ def bare_setup(url: str, table: str, counted: bool = False) -> Setup:
     return setup
 
 
+#: the least a keyed, recorded, synced call writes (see ``floor_*`` in the module text)
+FLOOR = """
+WITH c AS (
+    UPDATE queue_tickets t
+    SET state = 'called', window_number = %(w)s, clerk_id = %(clerk)s, called_at = now(),
+        version = t.version + 1, hlc = %(hlc)s
+    WHERE t.id = (SELECT q.id FROM queue_tickets q
+                  WHERE q.service_day = %(day)s AND q.state IN ('issued', 'transferred')
+                    AND NOT q.offline AND NOT q.deleted AND q.routed_window IS NULL
+                    AND q.appointment_at IS NULL AND q.category = %(cat)s
+                  ORDER BY q.priority, q.issued_at, q.id LIMIT 1 FOR UPDATE SKIP LOCKED)
+      AND t.state IN ('issued', 'transferred')
+    RETURNING t.*),
+e AS (
+    INSERT INTO queue_ticket_events (ticket_id, event, from_state, to_state, window_number, clerk_id,
+                                     at, reason, detail, id, origin, version, hlc, deleted)
+    SELECT c.id, 'call', 'issued', c.state, %(w)s, %(clerk)s, now(), 'normal',
+           json_build_object('number', c.number, 'category', c.category, 'version', c.version),
+           %(event)s, %(dev)s, 1, %(hlc)s, false
+    FROM c RETURNING *),
+k AS (
+    INSERT INTO queue_requests (key, action, window_number, ticket_id, created_at)
+    SELECT %(key)s, 'call_next', %(w)s, c.id, now() FROM c),
+l AS (
+    INSERT INTO change_log (table_name, row_id, op, version, source, changed, payload, committed_at)
+    SELECT 'queue_tickets', c.id, 'update', c.version, %(dev)s, '["state", "window_number"]'::json,
+           to_json(c), clock_timestamp() FROM c
+    UNION ALL
+    SELECT 'queue_ticket_events', e.id, 'insert', 1, %(dev)s, '[]'::json, to_json(e), clock_timestamp()
+    FROM e)
+SELECT c.id FROM c
+"""
+FLOOR_FREE = "UPDATE queue_tickets SET state = %s, version = version + 1 WHERE id = %s"
+
+
+def floor_setup(url: str, day: Any) -> Setup:
+    from clerk_app.services.queue_rules import demo_window_categories
+
+    def setup(window: int) -> Callable[[], float]:
+        conn = psycopg.connect(_dsn(url), autocommit=True)
+        conn.execute("SET clerk.board_notify = 'client'")  # no notification: not part of the floor
+        base = {"w": window, "clerk": uuid.UUID(int=window), "day": day, "dev": "bench-floor",
+                "cat": demo_window_categories(window)[-1]}  # fmt: skip
+
+        def press() -> float:
+            stamp = f"{time.time_ns()}-0000-bench"
+            args = {**base, "hlc": stamp, "event": uuid.uuid4(), "key": uuid.uuid4().hex}
+            t0 = time.perf_counter()
+            row = conn.execute(FLOOR, args).fetchone()
+            took = time.perf_counter() - t0
+            if row is not None:  # free the window again (not measured)
+                conn.execute(FLOOR_FREE, ("serving", row[0]))
+                conn.execute(FLOOR_FREE, ("done", row[0]))
+            return took
+
+        return press
+
+    return setup
+
+
 def make_bare_table(url: str, table: str, tickets: int) -> None:
     with psycopg.connect(_dsn(url), autocommit=True) as conn:
         conn.execute(f"CREATE TABLE {table} (id bigserial PRIMARY KEY, state text NOT NULL, win int)")
@@ -264,13 +332,16 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         seed_demo_queue(opened)
         device = opened.device_id
         tickets = WINDOWS * per_window + 3 * per_window + 40
-        issue_tickets(opened, 3 * per_window, 3 * per_window + 40)  # three runs of call next
+        issue_tickets(opened, 4 * per_window, 3 * per_window + 40)  # three runs of call next, the floor
         opened.dispose()  # no connection crosses the fork
         make_bare_table(url, "bare_q", tickets * 3)
+        with psycopg.connect(_dsn(url)) as conn:  # the day the tickets were issued for
+            day = conn.execute("SELECT max(service_day) FROM queue_tickets").fetchone()[0]
         bare1 = drive(bare_setup(url, "bare_q"), 1, per_window * 3)
         calls1 = drive(call_next_setup(url, device), 1, per_window * 3)
         bare = drive(bare_setup(url, "bare_q"), WINDOWS, per_window)
         calls = drive(call_next_setup(url, device), WINDOWS, per_window)
+        floor = drive(floor_setup(url, day), WINDOWS, per_window)
         bare_loop = drive(bare_setup(url, "bare_q"), WINDOWS, per_window, rounds=False)
         counted = drive(bare_setup(url, "bare_q", counted=True), WINDOWS, per_window, rounds=False)
         calls_loop = drive(call_next_setup(url, device), WINDOWS, per_window, rounds=False)
@@ -290,6 +361,16 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         goal = "ratio <= 2" if label == "p50" else "< 20 ms, ratio <= 2"
         out.append({"name": f"call_next_{label}_24_windows", "value": round(value, 3), "unit": "ms",
                     "goal": goal, "baseline": round(base, 3), "ratio": round(value / base, 2)})  # fmt: skip
+    for label, q in (("p50", 0.5), ("p99", 0.99)):
+        value, base = _pct(floor, q) * ms, _pct(bare, q) * ms
+        out.append({"name": f"floor_{label}_24_windows_vs_bare", "value": round(value, 3), "unit": "ms",
+                    "goal": "(the least a keyed, recorded, synced call writes; one statement)",
+                    "baseline": round(base, 3), "ratio": round(value / base, 2)})  # fmt: skip
+    for label, q in (("p50", 0.5), ("p99", 0.99)):
+        value, base = _pct(calls, q) * ms, _pct(floor, q) * ms
+        out.append({"name": f"call_next_{label}_24_windows_vs_floor", "value": round(value, 3), "unit": "ms",
+                    "goal": "(what the ranking, window state and notification add)",
+                    "baseline": round(base, 3), "ratio": round(value / base, 2)})  # fmt: skip
     for label, q in (("p50", 0.5), ("p99", 0.99)):
         value, base = _pct(calls_loop, q) * ms, _pct(bare_loop, q) * ms
         out.append({"name": f"call_next_{label}_24_windows_closed_loop", "value": round(value, 3),

@@ -5,7 +5,9 @@ The development machine is shared and its speed moves by a factor of two within 
 each size is measured ``REPEATS`` times, alternating: the baseline, then the push into a fresh
 central database (from a copy of the same workstation file), then the pull into a fresh
 workstation. Each repeat gives a push and a pull ratio against the baseline measured just before
-it; the figures reported are the medians (``ratio``: the median of those paired ratios; ``value``
+it, and a push floor (the rows, ledger records and change-log entries a push must write, by
+``executemany`` with no decisions, in a fresh central database) is measured after it; the
+figures reported are the medians (``ratio``: the median of those paired ratios; ``value``
 and ``baseline``: the medians of the rates). The baseline itself is unchanged: one
 ``executemany`` of the rows into a plain table with the same keys.
 
@@ -110,6 +112,36 @@ def _baseline(url: str, payloads: list[dict[str, Any]]) -> float:
     return len(rows) / elapsed
 
 
+def _push_floor(url: str, payloads: list[dict[str, Any]], device_id: str) -> float:
+    """Changes per second of the least a push must write centrally, without deciding anything:
+    each row into the real ``halls`` table, its ledger record and its change-log entry, by
+    ``executemany`` in one transaction (a fresh central database; no reads, no conflict checks)."""
+    raw = make_url(url)
+    dsn = f"host={raw.host} port={raw.port} user={raw.username} dbname={raw.database}"
+    columns = ("id", "code", "name", "authority", "address", "contact_phone", "origin", "version", "hlc")
+    columns = (*columns, "deleted")
+    rows = [tuple(p[c] for c in columns) for p in payloads]
+    ledger = [(device_id, seq, p["id"]) for seq, p in enumerate(payloads, 1)]
+    log = [(p["id"], device_id, json.dumps(p, ensure_ascii=False)) for p in payloads]
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+        started = time.perf_counter()
+        cur.executemany(f"INSERT INTO halls ({', '.join(columns)}) VALUES ({', '.join(['%s'] * 10)})", rows)
+        cur.executemany(
+            "INSERT INTO sync_push_ledger (device_id, seq, table_name, row_id, local_version,"
+            " central_version, result, reason, applied_at)"
+            " VALUES (%s, %s, 'halls', %s, 1, 1, 'applied', '', now())",
+            ledger,
+        )
+        cur.executemany(
+            "INSERT INTO change_log (table_name, row_id, op, version, source, changed, payload, committed_at)"
+            " VALUES ('halls', %s, 'insert', 1, %s, '[]', %s, now())",
+            log,
+        )
+        conn.commit()
+        elapsed = time.perf_counter() - started
+    return len(rows) / elapsed
+
+
 REPEATS = 3
 
 
@@ -124,6 +156,7 @@ def _throughput(count: int, folder: Path, repeats: int = REPEATS) -> list[dict[s
     baselines: list[float] = []
     pushes: list[float] = []
     pulls: list[float] = []
+    floors: list[float] = []
     for repeat in range(repeats):
         with _database() as url:
             central = open_store(url, kind="central")
@@ -143,6 +176,9 @@ def _throughput(count: int, folder: Path, repeats: int = REPEATS) -> list[dict[s
             finally:
                 for store in (central, writer, reader):
                     store.dispose()
+        with _database() as url:
+            open_store(url, kind="central").dispose()
+            floors.append(_push_floor(url, payloads, "bench-floor"))
     baseline = statistics.median(baselines)
     push_ratio = statistics.median(p / b for p, b in zip(pushes, baselines, strict=True))
     pull_ratio = statistics.median(p / b for p, b in zip(pulls, baselines, strict=True))
@@ -155,6 +191,15 @@ def _throughput(count: int, folder: Path, repeats: int = REPEATS) -> list[dict[s
             "baseline": round(baseline),
             "ratio": round(push_ratio, 3),
             "runs": [round(p / b, 3) for p, b in zip(pushes, baselines, strict=True)],
+        },
+        {
+            "name": f"push floor {count:,} changes (row + ledger + change log, executemany, no decisions)",
+            "value": round(statistics.median(floors)),
+            "unit": "changes/s",
+            "goal": "(the most any push that keeps the ledger and the change log could reach)",
+            "baseline": round(baseline),
+            "ratio": round(statistics.median(f / b for f, b in zip(floors, baselines, strict=True)), 3),
+            "runs": [round(f / b, 3) for f, b in zip(floors, baselines, strict=True)],
         },
         {
             "name": f"pull {count:,} changes",
