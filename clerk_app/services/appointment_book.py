@@ -180,6 +180,42 @@ class AppointmentBook:
         log.info("appointment %s cancelled", result.code)
         return result
 
+    def restore(self, who: UserSession, code: str) -> BookingView:
+        """A booking cancelled by mistake (the wrong row, an applicant who called back) made
+        bookable again: 待签到, or 已过期 once its slot is over, as if never cancelled. Only on its
+        own day or before; audited with the cancellation it undoes."""
+        who.require(Permission.SUPERVISE)
+        now = self._clock()
+        with _central(), self._store.unit_of_work() as uow:
+            appt = uow.session.scalar(
+                select(Appointment)
+                .where(Appointment.code == code.strip().upper(), ~Appointment.deleted)
+                .with_for_update()
+            )
+            if appt is None:
+                raise UserError(_("没有找到预约码为 {code} 的预约。").format(code=code))
+            if appt.state != "cancelled":
+                raise UserError(_("预约 {code} 没有取消，不需要恢复。").format(code=appt.code))
+            if appt.service_day < service_day(now):
+                raise UserError(
+                    _("预约 {code} 是 {day} 的，日期已过，不能恢复。").format(
+                        code=appt.code, day=appt.service_day.isoformat()
+                    )
+                )
+            undone = {"reason": appt.cancel_reason, "by": appt.cancelled_by,
+                      "at": _utc(appt.cancelled_at).isoformat() if appt.cancelled_at else None}  # fmt: skip
+            appt.state, appt.cancelled_at, appt.cancel_reason, appt.cancelled_by = "booked", None, "", ""
+            append_audit(
+                uow.session, self._store.device_id, "queue.appointment_restore", actor_id=who.user_id,
+                actor_name=who.username, window_number=who.window_number, target=appt.code,
+                detail={"cancelled": undone, "slot_start": _utc(appt.slot_start).isoformat()}, at=now,
+            )  # fmt: skip
+            uow.flush()
+            result = self._view(appt, "", self._category_names(uow), now)
+            uow.commit()
+        log.info("appointment %s restored", result.code)
+        return result
+
     def _cancelled(
         self, uow: UnitOfWork, appt: Appointment, who: UserSession, reason: str, now: dt.datetime
     ) -> None:

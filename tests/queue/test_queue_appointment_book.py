@@ -122,6 +122,41 @@ def test_day_list_states_and_cancel(db_url: str) -> None:
     store.dispose()
 
 
+def test_a_cancelled_booking_is_restored_on_its_day_and_audited(db_url: str) -> None:
+    """A booking cancelled by mistake comes back as it was (待签到, or 已过期 once its slot is
+    over), the kiosk takes it again, and the audit keeps the cancellation it undid; one of a past
+    day, or one not cancelled, is refused in plain words."""
+    store, book, queue, _clock = _hall(db_url)
+    book.cancel(SUPERVISOR, demo_code(DAY, 3), "预约信息有误")
+    book.cancel(SUPERVISOR, demo_code(DAY, 1), "逾期未到")
+    with pytest.raises(PermissionDenied):
+        book.restore(clerk(9), demo_code(DAY, 3))
+    restored = book.restore(SUPERVISOR, demo_code(DAY, 3).lower())
+    assert (restored.state, restored.cancel_reason) == ("booked", "")
+    assert book.restore(SUPERVISOR, demo_code(DAY, 1)).state == "expired"  # 09:00-09:30, now 09:40
+    with pytest.raises(UserError, match="没有取消，不需要恢复"):
+        book.restore(SUPERVISOR, demo_code(DAY, 3))
+    with pytest.raises(UserError, match="没有找到预约码"):
+        book.restore(SUPERVISOR, "Y00000000")
+    assert queue.check_in(demo_code(DAY, 3)).issued.ticket.number  # the kiosk takes it again
+    with store.unit_of_work() as uow:
+        row = uow.session.scalar(select(Appointment).where(Appointment.code == demo_code(DAY, 3)))
+        assert row is not None and row.state == "checked_in" and row.cancelled_by == ""
+        audit = uow.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "queue.appointment_restore").order_by(AuditEntry.at)
+        ).all()
+        assert [(a.target, a.detail["cancelled"]["reason"]) for a in audit] == [
+            (demo_code(DAY, 3), "预约信息有误"),
+            (demo_code(DAY, 1), "逾期未到"),
+        ]
+    # the next day, yesterday's cancellations stay as they are
+    book.cancel(SUPERVISOR, demo_code(DAY, 4), "申请人来电取消")
+    tomorrow = AppointmentBook(store, clock=lambda: MORNING + dt.timedelta(days=1))
+    with pytest.raises(UserError, match="日期已过，不能恢复"):
+        tomorrow.restore(SUPERVISOR, demo_code(DAY, 4))
+    store.dispose()
+
+
 @pytest.mark.parametrize("bom", [True, False])
 def test_csv_import_reports_bad_rows_and_is_idempotent(db_url: str, tmp_path: Path, bom: bool) -> None:
     store, book, queue, _clock = _hall(db_url)

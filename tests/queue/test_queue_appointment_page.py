@@ -95,6 +95,33 @@ def test_states_and_cancel(qtbot: QtBot, station: Workstation, monkeypatch: pyte
     assert page.counts.text() == "共 6 条：待签到 3，已签到 1，已取消 2，已过期 0"
 
 
+def test_a_cancel_by_mistake_is_restored(
+    qtbot: QtBot, station: Workstation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = _open(qtbot, station)
+    asked: list[str] = []
+
+    def yes(parent: object, title: str, text: str) -> QMessageBox.StandardButton:
+        asked.append(text)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", yes)
+    page.table.selectRow(3)
+    assert not page.restore_button.isEnabled()  # not cancelled: nothing to restore
+    page.reason_combo.setCurrentIndex(2)  # 预约信息有误
+    qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: _column(page, 6)[3] == "已取消" and not page.loading, timeout=10_000)
+    page.table.selectRow(3)
+    assert page.restore_button.isEnabled() and not page.cancel_button.isEnabled()
+    qtbot.mouseClick(page.restore_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: _column(page, 6)[3] == "待签到" and not page.loading, timeout=10_000)
+    assert "预约信息有误" in asked[-1] and demo_code(DAY, 4) in asked[-1]
+    assert _column(page, 8)[3] == "" and page.status.text() == f"预约 {demo_code(DAY, 4)} 已恢复为待签到。"
+    assert page.counts.text() == "共 6 条：待签到 4，已签到 1，已取消 0，已过期 1"
+    page.table.selectRow(3)
+    assert not page.restore_button.isEnabled() and page.cancel_button.isEnabled()
+
+
 def test_import_through_the_file_dialog(
     qtbot: QtBot, station: Workstation, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

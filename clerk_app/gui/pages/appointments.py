@@ -129,6 +129,12 @@ class AppointmentsPage(Page):
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_selected)
         row.addWidget(self.cancel_button)
+        self.restore_button = QPushButton(_("恢复所选预约"))
+        self.restore_button.setObjectName("appointmentRestore")
+        self.restore_button.setToolTip(_("误取消的预约恢复为待签到（仅限当天及以后的预约）"))
+        self.restore_button.setEnabled(False)
+        self.restore_button.clicked.connect(self.restore_selected)
+        row.addWidget(self.restore_button)
         self.no_show_button = QPushButton(_("过期预约记为逾期未到"))
         self.no_show_button.setObjectName("appointmentNoShows")
         self.no_show_button.setToolTip(_("把这一天时段已结束、仍未签到的预约全部取消，原因为“逾期未到”"))
@@ -214,6 +220,7 @@ class AppointmentsPage(Page):
     def _selection_changed(self) -> None:
         chosen = self.selected()
         self.cancel_button.setEnabled(chosen is not None and chosen.state in CANCELLABLE)
+        self.restore_button.setEnabled(chosen is not None and chosen.state == "cancelled")
 
     def cancel_selected(self) -> None:
         chosen = self.selected()
@@ -231,6 +238,25 @@ class AppointmentsPage(Page):
 
     def _cancelled(self, booking: BookingView) -> None:
         self.status.setText(_("预约 {code} 已取消。").format(code=booking.code))
+        self.refresh()
+
+    def restore_selected(self) -> None:
+        chosen = self.selected()
+        if chosen is None:
+            return
+        question = _("恢复 {name} 在 {slot} 的预约（{code}）？\n原取消原因：{reason}").format(
+            name=chosen.name, slot=chosen.slot_text, code=chosen.code, reason=chosen.cancel_reason
+        )
+        if QMessageBox.question(self, _("恢复预约"), question) != QMessageBox.StandardButton.Yes:
+            return
+        book, session, code = self.book, self.ctx.session, chosen.code
+        self.restore_button.setEnabled(False)
+        self.ctx.tasks.db(lambda: book.restore(session, code), self._restored, self._action_failed)
+
+    def _restored(self, booking: BookingView) -> None:
+        self.status.setText(
+            _("预约 {code} 已恢复为{state}。").format(code=booking.code, state=booking.state_label)
+        )
         self.refresh()
 
     def _action_failed(self, exc: BaseException) -> None:
