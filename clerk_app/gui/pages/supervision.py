@@ -95,6 +95,11 @@ def _table(headers: list[str], name: str) -> QTableWidget:
 def _fit(table: QTableWidget, wide: int) -> None:
     """Columns as wide as their contents, the free-text column ``wide`` capped."""
     table.resizeColumnsToContents()
+    if wide == table.columnCount() - 1:  # the last column takes the room that is left
+        header = table.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setStretchLastSection(True)
+        return
     table.setColumnWidth(wide, min(table.columnWidth(wide), 280))
 
 
