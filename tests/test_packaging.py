@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
+import re
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -40,3 +44,45 @@ def test_wheel_carries_ui_resources_and_migrations(tmp_path: Path) -> None:
     (wheel,) = tmp_path.glob("*.whl")
     missing = _expected() - set(zipfile.ZipFile(wheel).namelist())
     assert not missing, sorted(missing)
+
+
+def _distribution_key(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _requirement_name(requirement: str) -> str:
+    return _distribution_key(re.split(r"[<>=!~\[;\s]", requirement, maxsplit=1)[0])
+
+
+def test_every_package_the_program_imports_is_a_declared_dependency() -> None:
+    """A module the program imports (even lazily, inside a function) must come from a package in
+    ``[project] dependencies``, not only from the test extras: an install without the tests would
+    fail the first time that code runs (an XLSX appointment import once did)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {_requirement_name(d) for d in project["dependencies"]}
+    # with the packages a declared one brings as its own part (shiboken6 of PySide6's, pinned by it)
+    for name in list(declared):
+        for requirement in importlib.metadata.requires(name) or []:
+            if "extra ==" not in requirement:
+                declared.add(_requirement_name(requirement))
+    providers = importlib.metadata.packages_distributions()
+    imported: dict[str, str] = {}
+    for path in sorted((ROOT / "clerk_app").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                imported.setdefault(name.split(".")[0], str(path.relative_to(ROOT)))
+    undeclared = {}
+    for top, where in imported.items():
+        if top in sys.stdlib_module_names or top in ("clerk_app", "__future__"):
+            continue
+        dists = {_distribution_key(d) for d in providers.get(top, [])}
+        assert dists, f"{top} (imported in {where}) is not installed"
+        if not dists & declared:
+            undeclared[top] = (where, sorted(dists))
+    assert undeclared == {}
