@@ -254,6 +254,28 @@ def test_a_backlog_is_numbered_a_page_at_a_time(pg_url: str, make_ws: Callable[[
 
 
 @pytest.mark.postgres
+def test_a_central_store_without_the_page_numbering_still_serves_pulls(
+    pg_url: str, make_ws: Callable[[str], Store]
+) -> None:
+    """A central store not yet upgraded to 0017 has only ``change_log_assign()``: the pull falls
+    back to numbering everything at once and gets every entry."""
+    from clerk_app.services.runtime import open_store
+
+    central = open_store(pg_url, kind="central")
+    try:
+        with central.engine.begin() as conn:
+            conn.exec_driver_sql("DROP FUNCTION change_log_assign(integer)")
+        writer, reader = make_ws("writer"), make_ws("reader")
+        for i in range(5):
+            add_hall(writer, f"OLD{i}")
+        client.push(writer, central)
+        report = client.pull(reader, central, page_size=2)
+        assert report.received == 5 and set(_halls(reader)) == {f"OLD{i}" for i in range(5)}
+    finally:
+        central.dispose()
+
+
+@pytest.mark.postgres
 def test_concurrent_writers_and_pulls_see_no_gap(pg_url: str) -> None:
     """Writers that hold their transactions open for a while, and readers pulling all the time
     (each pull numbering first): every page a reader gets starts right after its cursor and has
