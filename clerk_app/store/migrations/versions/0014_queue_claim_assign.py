@@ -13,12 +13,12 @@ Revises: 0013_queue_appointments
 Create Date: 2026-11-28 04:55:00
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
 
 from alembic import op
+
+from clerk_app.store.migrations.sources import revision_module as _revision
+from clerk_app.store.migrations.sources import swapped
 
 revision: str = "0014_queue_claim_assign"
 down_revision: str | Sequence[str] | None = "0013_queue_appointments"
@@ -38,21 +38,11 @@ OLD_EVENT = """           (v_seq, 'queue_ticket_events',"""
 NEW_EVENT = """           ('queue_ticket_events',"""
 
 
-def _claim_0012() -> ModuleType:
-    path = Path(__file__).with_name("0012_queue_claim_fn.py")
-    spec = importlib.util.spec_from_file_location("queue_claim_0012", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def claim_function() -> str:
     """The 0012 function with only its change-log step changed."""
-    source: str = _claim_0012().CLAIM_FUNCTION
-    if source.count(OLD_TAIL) != 1 or source.count(OLD_EVENT) != 1:
-        raise RuntimeError("queue_claim_next of 0012 is not the expected text")
-    return source.replace(OLD_TAIL, NEW_TAIL).replace(OLD_EVENT, NEW_EVENT).replace("    v_seq bigint;\n", "")
+    source: str = _revision("0012_queue_claim_fn").CLAIM_FUNCTION
+    swaps = ((OLD_TAIL, NEW_TAIL), (OLD_EVENT, NEW_EVENT), ("    v_seq bigint;\n", ""))
+    return swapped(source, swaps, "queue_claim_next of 0012")
 
 
 def upgrade() -> None:
@@ -64,4 +54,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute(_claim_0012().CLAIM_FUNCTION)
+    op.execute(_revision("0012_queue_claim_fn").CLAIM_FUNCTION)

@@ -51,12 +51,12 @@ Revises: 0014_queue_claim_assign
 Create Date: 2026-11-28 07:00:00
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
 
 from alembic import op
+
+from clerk_app.store.migrations.sources import revision_module as _revision
+from clerk_app.store.migrations.sources import swapped
 
 revision: str = "0015_queue_press_fn"
 down_revision: str | Sequence[str] | None = "0014_queue_claim_assign"
@@ -322,18 +322,7 @@ OLD_READ = """    SELECT * INTO v_ticket FROM queue_tickets t WHERE t.id = v_id;
 def notify_function() -> str:
     """0004's trigger function, first leaving the notification to a caller that sends its own."""
     source: str = _revision("0004_queue").NOTIFY_FUNCTION
-    if source.count("BEGIN\n") != 1:
-        raise RuntimeError("queue_board_notify of 0004 is not the expected text")
-    return source.replace("BEGIN\n", _SKIP_WHEN_CLIENT)
-
-
-def _revision(name: str) -> ModuleType:
-    path = Path(__file__).with_name(f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"queue_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return swapped(source, [("BEGIN\n", _SKIP_WHEN_CLIENT)], "queue_board_notify of 0004")
 
 
 def rank_function() -> str:
@@ -350,12 +339,7 @@ def claim_function() -> str:
         raise RuntimeError("queue_claim_next of 0014 is not the expected text")
     start, end = source.index(CLAIM_FROM), source.index(CLAIM_TO) + len(CLAIM_TO)
     source = source[:start] + NEW_CLAIM + source[end:]
-    swaps = ((OLD_READ, ""), (OLD_DECLARE, NEW_DECLARE))
-    for old, new in swaps:
-        if source.count(old) != 1:
-            raise RuntimeError("queue_claim_next of 0014 is not the expected text")
-        source = source.replace(old, new)
-    return source
+    return swapped(source, ((OLD_READ, ""), (OLD_DECLARE, NEW_DECLARE)), "queue_claim_next of 0014")
 
 
 def upgrade() -> None:

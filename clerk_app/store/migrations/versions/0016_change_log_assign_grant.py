@@ -22,18 +22,18 @@ down_revision: str | Sequence[str] | None = "0015_outbox_row_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+#: the login roles of the registered workstations
+DEVICE_ROLES = (
+    "SELECT DISTINCT h.role_name FROM sync_role_halls h JOIN pg_roles r ON r.rolname = h.role_name ORDER BY 1"
+)
+
 
 def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
     op.execute("REVOKE EXECUTE ON FUNCTION change_log_assign() FROM PUBLIC")
-    roles = bind.execute(
-        sa.text(
-            "SELECT DISTINCT h.role_name FROM sync_role_halls h"
-            " JOIN pg_roles r ON r.rolname = h.role_name ORDER BY 1"
-        )
-    ).scalars()
+    roles = bind.execute(sa.text(DEVICE_ROLES)).scalars()
     quote = bind.dialect.identifier_preparer.quote
     for role in roles:
         op.execute(f"GRANT EXECUTE ON FUNCTION change_log_assign() TO {quote(role)}")

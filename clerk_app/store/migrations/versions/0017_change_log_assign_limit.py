@@ -28,59 +28,42 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from clerk_app.store.migrations.sources import revision_module, swapped
+
 revision: str = "0017_change_log_assign_limit"
 down_revision: str | Sequence[str] | None = "0016_change_log_assign_grant"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-ASSIGN_LIMITED = """
-CREATE OR REPLACE FUNCTION change_log_assign(p_limit integer) RETURNS bigint
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path FROM CURRENT
-AS $$
-DECLARE
-    v_last bigint;
-    v_count bigint;
-BEGIN
-    -- each statement below sees what was committed before it started (READ COMMITTED): the
-    -- numbering sees the previous run's numbers, which committed before this run got the lock
-    IF NOT EXISTS (SELECT 1 FROM change_log WHERE seq IS NULL) THEN
-        SELECT value INTO v_last FROM sync_counter WHERE name = 'change_log';
-        RETURN coalesce(v_last, 0);
-    END IF;
-    SELECT value INTO v_last FROM sync_counter WHERE name = 'change_log' FOR UPDATE;
-    WITH pending AS (
-        SELECT o.id, row_number() OVER (ORDER BY o.id) AS n
+#: the entries 0014's function numbers (all of them), and those this one does
+ALL_PENDING = """        SELECT c.id, row_number() OVER (ORDER BY c.id) AS n
+        FROM change_log c
+        WHERE c.seq IS NULL
+"""
+OLDEST_PENDING = """        SELECT o.id, row_number() OVER (ORDER BY o.id) AS n
         FROM (SELECT c.id FROM change_log c WHERE c.seq IS NULL ORDER BY c.id LIMIT p_limit) o
-    )
-    UPDATE change_log c
-    SET seq = v_last + p.n, committed_at = clock_timestamp()
-    FROM pending p
-    WHERE c.id = p.id AND c.seq IS NULL;
-    GET DIAGNOSTICS v_count = ROW_COUNT;
-    IF v_count > 0 THEN
-        UPDATE sync_counter SET value = v_last + v_count WHERE name = 'change_log';
-    END IF;
-    RETURN v_last + v_count;
-END;
-$$
 """
 
-#: the roles of the registered workstations (as 0016 finds them)
-DEVICE_ROLES = (
-    "SELECT DISTINCT h.role_name FROM sync_role_halls h JOIN pg_roles r ON r.rolname = h.role_name ORDER BY 1"
-)
+
+def assign_function() -> str:
+    """``change_log_assign(p_limit)``: the 0014 function numbering the oldest ``p_limit``."""
+    source: str = revision_module("0014_change_log_assign").ASSIGN_FUNCTION
+    swaps = (
+        ("change_log_assign() RETURNS", "change_log_assign(p_limit integer) RETURNS"),
+        (ALL_PENDING, OLDEST_PENDING),
+    )
+    return swapped(source, swaps, "change_log_assign of 0014")
 
 
 def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
-    op.execute(ASSIGN_LIMITED)
+    op.execute(assign_function())
     op.execute("REVOKE EXECUTE ON FUNCTION change_log_assign(integer) FROM PUBLIC")
     quote = bind.dialect.identifier_preparer.quote
-    for role in bind.execute(sa.text(DEVICE_ROLES)).scalars():
+    device_roles = revision_module("0016_change_log_assign_grant").DEVICE_ROLES
+    for role in bind.execute(sa.text(device_roles)).scalars():
         op.execute(f"GRANT EXECUTE ON FUNCTION change_log_assign(integer) TO {quote(role)}")
 
 

@@ -21,12 +21,11 @@ Revises: 0016_queue_appointment_cancel
 Create Date: 2026-11-28 10:30:00
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
 
 from alembic import op
+
+from clerk_app.store.migrations.sources import revision_module, swapped
 
 revision: str = "0017_queue_claim_top"
 down_revision: str | Sequence[str] | None = "0016_queue_appointment_cancel"
@@ -62,23 +61,11 @@ NEW_STATE = """    SELECT * INTO v_state FROM queue_window_states s WHERE s.wind
 """
 
 
-def _revision(name: str) -> ModuleType:
-    path = Path(__file__).with_name(f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"queue_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def claim_function() -> str:
     """The 0015 function with the places asked for and the window's lock changed."""
-    source: str = _revision("0015_queue_press_fn").claim_function()
-    for old, new in ((OLD_SCHEDULE, NEW_SCHEDULE), (OLD_STATE, NEW_STATE)):
-        if source.count(old) != 1:
-            raise RuntimeError("queue_claim_next of 0015 is not the expected text")
-        source = source.replace(old, new)
-    return source
+    source: str = revision_module("0015_queue_press_fn").claim_function()
+    swaps = ((OLD_SCHEDULE, NEW_SCHEDULE), (OLD_STATE, NEW_STATE))
+    return swapped(source, swaps, "queue_claim_next of 0015")
 
 
 def upgrade() -> None:
@@ -90,4 +77,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute(_revision("0015_queue_press_fn").claim_function())
+    op.execute(revision_module("0015_queue_press_fn").claim_function())
