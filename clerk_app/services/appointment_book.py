@@ -150,6 +150,18 @@ class AppointmentBook:
 
     # --- cancel ---------------------------------------------------------------------------------
 
+    @staticmethod
+    def _locked(uow: UnitOfWork, code: str) -> Appointment:
+        """The booking ``code`` (any case, spaces around it), locked until the commit."""
+        appt = uow.session.scalar(
+            select(Appointment)
+            .where(Appointment.code == code.strip().upper(), ~Appointment.deleted)
+            .with_for_update()
+        )
+        if appt is None:
+            raise UserError(_("没有找到预约码为 {code} 的预约。").format(code=code))
+        return appt
+
     def cancel(self, who: UserSession, code: str, reason: str) -> BookingView:
         who.require(Permission.SUPERVISE)
         reason = " ".join(reason.split())
@@ -159,13 +171,7 @@ class AppointmentBook:
             raise UserError(_("取消原因最多 200 个字。"), field="reason")
         now = self._clock()
         with _central(), self._store.unit_of_work() as uow:
-            appt = uow.session.scalar(
-                select(Appointment)
-                .where(Appointment.code == code.strip().upper(), ~Appointment.deleted)
-                .with_for_update()
-            )
-            if appt is None:
-                raise UserError(_("没有找到预约码为 {code} 的预约。").format(code=code))
+            appt = self._locked(uow, code)
             if appt.state == "checked_in":
                 number = uow.session.scalar(select(Ticket.number).where(Ticket.id == appt.ticket_id)) or ""
                 raise UserError(
@@ -187,13 +193,7 @@ class AppointmentBook:
         who.require(Permission.SUPERVISE)
         now = self._clock()
         with _central(), self._store.unit_of_work() as uow:
-            appt = uow.session.scalar(
-                select(Appointment)
-                .where(Appointment.code == code.strip().upper(), ~Appointment.deleted)
-                .with_for_update()
-            )
-            if appt is None:
-                raise UserError(_("没有找到预约码为 {code} 的预约。").format(code=code))
+            appt = self._locked(uow, code)
             if appt.state != "cancelled":
                 raise UserError(_("预约 {code} 没有取消，不需要恢复。").format(code=appt.code))
             if appt.service_day < service_day(now):
