@@ -167,10 +167,10 @@ def _throughput(count: int, folder: Path, repeats: int = REPEATS) -> list[dict[s
             try:
                 baselines.append(_baseline(url, payloads))
                 started = time.perf_counter()
-                report = client.push(writer, central, batch_size=1000)
+                report = client.push(writer, central)
                 pushes.append(report.pushed / (time.perf_counter() - started))
                 started = time.perf_counter()
-                pulled = client.pull(reader, central, page_size=2000)
+                pulled = client.pull(reader, central)
                 pulls.append(pulled.applied / (time.perf_counter() - started))
                 assert report.pushed == count and pulled.applied == count
             finally:
@@ -222,7 +222,7 @@ def _convergence(folder: Path, changes: int = 5000) -> dict[str, Any]:
         offline = open_store(sqlite_url(folder / "offline.sqlite"))
         try:
             _make_changes(other, changes, "O")
-            client.push(other, central, batch_size=1000)
+            client.push(other, central)
             half = changes // 2
             _make_changes(offline, half, "F")
             with offline.unit_of_work() as uow:  # and edits of what it made

@@ -696,7 +696,7 @@ def _unnumbered(conn: Connection) -> int:
     if conn.dialect.name != "postgresql":
         return 0
     waiting = conn.exec_driver_sql(
-        "SELECT coalesce(max(id) - min(id) + 1, 0) FROM change_log WHERE seq IS NULL"
+        "SELECT coalesce(max(id) - min(id) + 1, 0) FROM change_log_pending"
     ).scalar_one()
     return int(waiting)
 
@@ -775,10 +775,12 @@ def fetch_changes(central: Store, after: int, limit: int = 1000) -> ChangePage |
     return ChangePage(changes, cursor, max(high_water, cursor))
 
 
+#: on PostgreSQL the numbers are in ``change_log_order`` (migration ``0018_change_log_order``)
 _PAGE_SQL = """
-SELECT coalesce(json_agg(json_build_array(seq, table_name, row_id, op, version, source, changed, payload)
-                         ORDER BY seq), '[]')::text
-FROM (SELECT * FROM change_log WHERE seq > %(after)s ORDER BY seq LIMIT %(limit)s) AS page
+SELECT coalesce(json_agg(json_build_array(o.seq, c.table_name, c.row_id, c.op, c.version, c.source,
+                                          c.changed, c.payload) ORDER BY o.seq), '[]')::text
+FROM (SELECT seq, id FROM change_log_order WHERE seq > %(after)s ORDER BY seq LIMIT %(limit)s) AS o
+JOIN change_log c ON c.id = o.id
 """
 
 
@@ -816,6 +818,8 @@ def prune_change_log(central: Store, older_than: dt.timedelta) -> int:
     cutoff = dt.datetime.now(dt.UTC) - older_than
     with central.unit_of_work(capture=False) as uow:
         session = uow.session
+        if not is_sqlite(central.engine):
+            return _prune_numbered(session, cutoff, uow.commit)
         last = session.scalar(
             select(ChangeLogEntry.seq)
             # an entry not numbered yet (PostgreSQL) has not been pulled by anyone: it stays
@@ -829,3 +833,21 @@ def prune_change_log(central: Store, older_than: dt.timedelta) -> int:
         session.execute(update(SyncCounter).where(SyncCounter.name == "pruned_through").values(value=last))
         uow.commit()
         return int(removed)
+
+
+def _prune_numbered(session: Session, cutoff: dt.datetime, commit: Any) -> int:
+    """PostgreSQL: the entries numbered before ``cutoff`` (``change_log_order``) and their numbers.
+    An entry not numbered yet has not been pulled by anyone: it stays."""
+    last = session.execute(
+        text("SELECT max(seq) FROM change_log_order WHERE numbered_at < :cutoff"), {"cutoff": cutoff}
+    ).scalar()
+    if last is None:
+        return 0
+    removed = session.execute(
+        text("DELETE FROM change_log c USING change_log_order o WHERE o.id = c.id AND o.seq <= :last"),
+        {"last": last},
+    ).rowcount  # type: ignore[attr-defined]
+    session.execute(text("DELETE FROM change_log_order WHERE seq <= :last"), {"last": last})
+    session.execute(update(SyncCounter).where(SyncCounter.name == "pruned_through").values(value=last))
+    commit()
+    return int(removed)

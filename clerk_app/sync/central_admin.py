@@ -36,6 +36,10 @@ _BOOKKEEPING_GRANTS = {
     # (no right on ``sync_counter``: the change log is numbered by ``change_log_assign()``, which
     # runs with its owner's rights)
     "change_log": "INSERT",
+    # a pull reads the numbers of the change log, and how many entries still wait for one
+    # (``0018_change_log_order``; a new role gets these with every table)
+    "change_log_order": "SELECT",
+    "change_log_pending": "SELECT",
     "sync_push_ledger": "INSERT",
     "sync_devices": "INSERT, UPDATE",
     # the hall queue, used live on the central store: ticket numbers, keyed presses, window states

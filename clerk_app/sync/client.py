@@ -74,6 +74,15 @@ from clerk_app.sync.protocol import (
 CURSOR_KEY = "pull"
 PUSH_KEY = "push"
 CHUNK = 500
+#: outbox entries per pushed batch (one central transaction each)
+PUSH_BATCH = 1000
+#: change-log entries per pulled page (one local transaction each): a page costs a few
+#: milliseconds on both sides whatever its size (numbering, round trips, a commit), so larger
+#: pages pull faster — 5,000 against 2,000 took pull of 100,000 from about 39,000 to 47,000
+#: entries a second; a page of halls is about 2.5 MB of JSON
+PULL_PAGE = 5000
+#: the first page of a pull: its fetch overlaps with nothing, so it is kept short
+FIRST_PAGE = 1000
 
 #: progress(phase, done, total); phase is "push" or "pull"
 Progress = Callable[[str, int, int], None]
@@ -645,7 +654,7 @@ def push(
     local: Store,
     central: Store,
     *,
-    batch_size: int = 500,
+    batch_size: int = PUSH_BATCH,
     progress: Progress = _no_progress,
     cancel: Cancel = _never,
     schema_version: int = SCHEMA_VERSION,
@@ -842,13 +851,16 @@ def pull(
     local: Store,
     central: Store,
     *,
-    page_size: int = 1000,
+    page_size: int = PULL_PAGE,
     progress: Progress = _no_progress,
     cancel: Cancel = _never,
 ) -> PullReport:
     received = applied = 0
     snapshot = False
     position = cursor(local)
+    # the first page is small (nothing to overlap its fetch with) and each next one twice as
+    # large, up to ``page_size``
+    size = min(page_size, FIRST_PAGE)
     # the next page is fetched from the central store (numbered and built there; this thread only
     # waits) while this one is applied locally; it starts right after this page's cursor, which
     # this page's commit sets. It is parsed here, after this page is committed.
@@ -860,7 +872,7 @@ def pull(
             if ahead is not None:
                 fetched = ahead.result()
             else:
-                fetched = central_side.fetch_changes(central, position, page_size)
+                fetched = central_side.fetch_changes(central, position, size)
             ahead = None
             page = central_side.open_page(fetched)
             if page.snapshot_required:
@@ -870,7 +882,8 @@ def pull(
                 continue
             if not page.changes:
                 break
-            ahead = reader.submit(central_side.fetch_changes, central, page.cursor, page_size)
+            size = min(page_size, size * 2)
+            ahead = reader.submit(central_side.fetch_changes, central, page.cursor, size)
             applied += _apply_page(local, position, page.changes, page.cursor, _fetcher(central))
             faults.point("pull.after_local_commit")
             received += len(page.changes)
@@ -883,7 +896,7 @@ def first_pull(
     local: Store,
     central: Store,
     *,
-    page_size: int = 1000,
+    page_size: int = PULL_PAGE,
     progress: Progress = _no_progress,
     cancel: Cancel = _never,
 ) -> PullReport:
@@ -931,8 +944,8 @@ def sync_round(
     local: Store,
     central: Store,
     *,
-    batch_size: int = 500,
-    page_size: int = 1000,
+    batch_size: int = PUSH_BATCH,
+    page_size: int = PULL_PAGE,
     progress: Progress = _no_progress,
     cancel: Cancel = _never,
     schema_version: int = SCHEMA_VERSION,

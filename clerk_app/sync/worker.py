@@ -75,8 +75,8 @@ def run_round(
     max_wait: float = 30.0,
     sleep: Callable[[float], None] | None = None,
     on_retry: Callable[[int, BaseException], None] | None = None,
-    batch_size: int = 500,
-    page_size: int = 1000,
+    batch_size: int = client.PUSH_BATCH,
+    page_size: int = client.PULL_PAGE,
 ) -> client.RoundReport:
     """One round, retried on transient errors; raises the last error when the attempts run out."""
 

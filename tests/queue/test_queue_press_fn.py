@@ -56,7 +56,7 @@ def _outcome(store: Store, ticket_id: uuid.UUID) -> dict[str, Any]:
             select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.hlc)
         ).all()
         log = s.scalars(
-            select(ChangeLogEntry).where(ChangeLogEntry.row_id == ticket_id).order_by(ChangeLogEntry.seq)
+            select(ChangeLogEntry).where(ChangeLogEntry.row_id == ticket_id).order_by(ChangeLogEntry.id)
         ).all()
         event_log = {
             e.row_id: e

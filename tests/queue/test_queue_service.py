@@ -243,7 +243,7 @@ def test_statement_changes_reach_the_change_log(svc: QueueService, central: Stor
         assign_change_log(conn)  # as a pull does first (on PostgreSQL the writers leave no number)
     with Session(central.engine) as s:
         rows = s.scalars(
-            select(ChangeLogEntry).where(ChangeLogEntry.row_id == t.id).order_by(ChangeLogEntry.seq)
+            select(ChangeLogEntry).where(ChangeLogEntry.row_id == t.id).order_by(ChangeLogEntry.id)
         ).all()
         ticket = s.get(Ticket, t.id)
         assert ticket is not None

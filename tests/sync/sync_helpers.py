@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import socket
 import threading
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import column, func, select, table
 from sqlalchemy.orm import Session
 
-from clerk_app.store.models import Hall, OutboxEntry
+from clerk_app.store.engine import is_sqlite
+from clerk_app.store.models import ChangeLogEntry, Hall, OutboxEntry
 from clerk_app.store.uow import Store
 from clerk_app.sync import central as central_side
 
@@ -37,6 +39,28 @@ def number_log(central: Store) -> None:
     writer numbers its own)."""
     with central.engine.connect() as conn:
         central_side.assign_change_log(conn)
+
+
+#: PostgreSQL keeps the change log's numbers in a table of their own (0018_change_log_order)
+_ORDER = table("change_log_order", column("seq"), column("id"))
+
+
+def numbered_log(central: Store) -> list[Any]:
+    """The numbered change-log entries (``seq``, ``op``, ``changed``, ``source``, ``payload``) in
+    number order, as stored (no numbering done here)."""
+    log = ChangeLogEntry
+    fields = (log.op, log.changed, log.source, log.payload)
+    if is_sqlite(central.engine):
+        stmt = select(log.seq, *fields).where(log.seq.is_not(None)).order_by(log.seq)
+    else:
+        stmt = select(_ORDER.c.seq, *fields).join(log, log.id == _ORDER.c.id).order_by(_ORDER.c.seq)
+    with Session(central.engine) as session:
+        return list(session.execute(stmt).all())
+
+
+def unnumbered(central: Store) -> int:
+    """How many change-log entries wait for their numbers (PostgreSQL; none on SQLite)."""
+    return count(central, ChangeLogEntry) - len(numbered_log(central))
 
 
 # --- a TCP proxy between a workstation and PostgreSQL, with faults --------------------------

@@ -28,7 +28,7 @@ from clerk_app.sync.protocol import SCHEMA_VERSION
 def test_init_and_status_on_sqlite(tmp_path: object, make_ws: Callable[[str], Store]) -> None:
     url = sqlite_url(tmp_path / "c.sqlite")  # type: ignore[operator]
     report = central_admin.init_central(url)
-    assert report.schema_version == SCHEMA_VERSION and "0017_change_log_assign_limit" in report.revisions
+    assert report.schema_version == SCHEMA_VERSION and "0018_change_log_order" in report.revisions
     again = central_admin.init_central(url)  # idempotent
     assert again.device_id == report.device_id
     central = open_store(url, kind="central")
@@ -184,7 +184,7 @@ def test_bulk_insert_errors_are_sqlalchemy_errors(pg_url: str) -> None:
     store = open_store(pg_url, kind="central")
     rows = [
         {
-            "seq": 1 if i < 2 else i,
+            "id": 1 if i < 2 else i,  # the primary key twice
             "table_name": "halls",
             "row_id": uuid.uuid4(),
             "op": "insert",
@@ -202,7 +202,7 @@ def test_bulk_insert_errors_are_sqlalchemy_errors(pg_url: str) -> None:
         with store.engine.begin() as conn:
             bulk.insert_rows(conn, ChangeLogEntry.__table__, rows[1:], direct=True)  # type: ignore[arg-type]
         with Session(store.engine) as s:
-            stored = s.scalars(select(ChangeLogEntry).order_by(ChangeLogEntry.seq)).all()
+            stored = s.scalars(select(ChangeLogEntry).order_by(ChangeLogEntry.id)).all()
             assert len(stored) == len(rows) - 1 and stored[0].payload == {"n": 1, "名": "值"}
     finally:
         store.dispose()
@@ -235,7 +235,7 @@ def test_only_device_roles_may_number_the_change_log(pg_url: str, halls2: Hall2,
         assert before is not None and first == (before[0] + 1,)
         assert numbered is not None and numbered[0] > first[0]
         with psycopg.connect(admin_dsn) as conn:
-            waiting = conn.execute("SELECT count(*) FROM change_log WHERE seq IS NULL").fetchone()
+            waiting = conn.execute("SELECT count(*) FROM change_log_pending").fetchone()
         assert waiting == (0,)
     finally:
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
@@ -273,3 +273,34 @@ def _migrate(engine: Engine, direction: str, target: str) -> None:
         config = migrate._config(stack)  # the store's own Alembic setup
         config.attributes["connection"] = conn
         getattr(command, direction)(config, target)
+
+
+@pytest.mark.postgres
+def test_the_numbers_move_to_their_own_table_and_none_is_lost(pg_url: str) -> None:
+    """Upgrading to ``0018_change_log_order`` keeps every number handed out before it and
+    numbers the entries that were still waiting, after them; downgrading puts them back in
+    ``change_log.seq``."""
+    central = open_store(pg_url, kind="central")
+    engine = make_engine(pg_url)
+    try:
+        add_hall(central, "A")
+        add_hall(central, "B")
+
+        def pulled() -> list[tuple[int, str]]:
+            return [(c.seq, c.payload["code"]) for c in central_side.read_changes(central, 0).changes]
+
+        assert pulled() == [(1, "A"), (2, "B")]
+        _migrate(engine, "downgrade", "0017_change_log_assign_limit")
+        add_hall(central, "C")  # written by 0017's rules: no number yet
+        with engine.connect() as conn:
+            stored = conn.exec_driver_sql("SELECT seq, payload->>'code' FROM change_log ORDER BY id").all()
+        assert [tuple(r) for r in stored] == [(1, "A"), (2, "B"), (None, "C")]
+        _migrate(engine, "upgrade", "heads")
+        add_hall(central, "D")
+        assert pulled() == [(1, "A"), (2, "B"), (3, "C"), (4, "D")]
+        with engine.connect() as conn:
+            waiting = conn.exec_driver_sql("SELECT count(*) FROM change_log_pending").scalar_one()
+        assert waiting == 0
+    finally:
+        central.dispose()
+        engine.dispose()

@@ -7,9 +7,9 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sync_helpers import add_hall, count, number_log, outbox
+from sync_helpers import add_hall, count, number_log, numbered_log, outbox, unnumbered
 
 from clerk_app.store import uow as uow_mod
 from clerk_app.store.models import ChangeLogEntry, Hall, PushLedgerEntry, SyncState
@@ -33,10 +33,9 @@ def test_push_applies_batches_and_empties_outbox(central: Store, make_ws: Callab
     assert (report.pushed, report.batches, report.rejected) == (7, 3, 0)
     assert outbox(ws) == 0
     assert set(_halls(central)) == {f"H{i}" for i in range(7)}
-    number_log(central)
     with Session(central.engine) as s:
         ledger = s.scalars(select(PushLedgerEntry).order_by(PushLedgerEntry.seq)).all()
-        log = s.scalars(select(ChangeLogEntry).order_by(ChangeLogEntry.seq)).all()
+    log = central_side.read_changes(central, 0, 100).changes  # numbered as a pull reads them
     assert [e.seq for e in ledger] == sorted(e.seq for e in ledger) and len(ledger) == 7
     assert all(e.result == RESULT_APPLIED and e.device_id == ws.device_id for e in ledger)
     assert [e.seq for e in log] == list(range(1, 8))
@@ -111,8 +110,8 @@ def test_direct_central_write_reaches_change_log(central: Store, make_ws: Callab
         row.contact_phone = "0471-1"
         uow.commit()
     number_log(central)
+    log = numbered_log(central)
     with Session(central.engine) as s:
-        log = s.scalars(select(ChangeLogEntry).order_by(ChangeLogEntry.seq)).all()
         assert s.scalar(select(uow_mod.OutboxEntry.seq)) is None  # central keeps no outbox
     assert [(e.op, e.changed, e.source) for e in log] == [
         ("insert", [], central.device_id),
@@ -130,8 +129,7 @@ def test_rolled_back_central_write_leaves_no_log(central: Store) -> None:
     assert count(central, ChangeLogEntry) == 0
     add_hall(central, "Y")
     number_log(central)
-    with Session(central.engine) as s:
-        assert s.scalars(select(ChangeLogEntry.seq)).all() == [1]
+    assert [e.seq for e in numbered_log(central)] == [1]
 
 
 def test_sync_round_reports(central: Store, make_ws: Callable[[str], Store]) -> None:
@@ -196,9 +194,7 @@ def test_late_commit_is_never_skipped(pg_url: str, make_ws: Callable[[str], Stor
         fourth = client.pull(ws, central)
         assert fourth.received == 1 and fourth.cursor == 4
         assert set(_halls(ws)) == {"EARLY", "LATE", "HOLD", "NEXT"}
-        with Session(central.engine) as s:
-            order = s.execute(select(ChangeLogEntry.seq, ChangeLogEntry.payload)).all()
-        assert [p["code"] for _seq, p in sorted(order, key=lambda r: r[0])] == [
+        assert [e.payload["code"] for e in numbered_log(central)] == [
             "EARLY",
             "LATE",
             "NEXT",
@@ -223,16 +219,14 @@ def test_a_backlog_is_numbered_a_page_at_a_time(pg_url: str, make_ws: Callable[[
             uow.session.add_all(Hall(code=f"B{i:02d}", name="大厅", authority="局") for i in range(25))
             uow.commit()
         assert client.push(writer, central).pushed == 25
-        with Session(central.engine) as s:
-            assert s.scalar(select(func.count()).where(ChangeLogEntry.seq.is_(None))) == 25
+        assert unnumbered(central) == 25
         seen: list[tuple[int, int]] = []
         numbered: list[int] = []
         fetch = central_side.fetch_changes
 
         def watch(store: Store, after: int, limit: int = 1000) -> object:
             page = fetch(store, after, limit)
-            with Session(central.engine) as s:  # how many carry a number once this page is read
-                numbered.append(int(s.scalar(select(func.count()).where(ChangeLogEntry.seq.is_not(None)))))
+            numbered.append(len(numbered_log(central)))  # how many carry a number once this page is read
             return page
 
         with pytest.MonkeyPatch.context() as mp:
@@ -244,9 +238,7 @@ def test_a_backlog_is_numbered_a_page_at_a_time(pg_url: str, make_ws: Callable[[
         add_hall(writer, "AFTER")
         client.push(writer, central)
         assert client.pull(reader, central, page_size=10).received == 1
-        with Session(central.engine) as s:
-            order = s.execute(select(ChangeLogEntry.seq, ChangeLogEntry.payload)).all()
-        codes = [p["code"] for _seq, p in sorted(order, key=lambda r: r[0])]
+        codes = [e.payload["code"] for e in numbered_log(central)]
         assert codes == [f"B{i:02d}" for i in range(25)] + ["AFTER"]
         assert set(_halls(reader)) == set(codes)
     finally:

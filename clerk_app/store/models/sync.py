@@ -22,13 +22,16 @@ from clerk_app.store.base import Base, SyncedMixin, utcnow
 class ChangeLogEntry(Base):
     """One applied change of a synced row on the central store.
 
-    ``seq`` follows commit order: a reader that sees ``seq = n`` also sees every entry below
-    ``n``. On PostgreSQL a writer inserts its entries without a number (``seq`` NULL; ``id``, the
-    insertion order, comes from an identity) and takes no shared lock; the function
-    ``change_log_assign`` (migration ``0014_change_log_assign``), run before every pull, numbers
-    the committed entries in one short transaction of its own. On SQLite the writer numbers them
-    at the end of its transaction from the ``sync_counter`` row (the database's write lock
-    serialises writers anyway); see ``clerk_app.store.uow``.
+    The number of an entry follows commit order: a reader that sees number ``n`` also sees
+    every entry below ``n``. On PostgreSQL a writer inserts its entries without a number (``id``,
+    the insertion order, comes from an identity; a trigger notes the id in
+    ``change_log_pending``) and takes no shared lock; the function ``change_log_assign``, run
+    before every pull, numbers the committed entries in one short transaction of its own, into
+    the narrow table ``change_log_order(seq, id, numbered_at)`` (migrations
+    ``0014_change_log_assign``, ``0018_change_log_order``): there ``seq`` below stays NULL, except
+    for the entries numbered before 0018, and its indexes are dropped. On SQLite the writer
+    numbers them in ``seq`` at the end of its transaction from the ``sync_counter`` row (the
+    database's write lock serialises writers anyway); see ``clerk_app.store.uow``.
     """
 
     __tablename__ = "change_log"
@@ -49,8 +52,9 @@ class ChangeLogEntry(Base):
     committed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     __table_args__ = (
         Index("ix_change_log_row_version", "row_id", "version"),
+        # both dropped on PostgreSQL by 0018_change_log_order
         Index("ix_change_log_seq", "seq", unique=True),
-        # the entries still to be numbered (few at any moment; empty on SQLite)
+        # the entries still to be numbered (empty on SQLite)
         Index(
             "ix_change_log_unassigned",
             "id",
