@@ -268,6 +268,17 @@ def _insert_change_log_postgres(connection: Any, entries: list[Any], now: dt.dat
     connection.exec_driver_sql(_LOG_INSERT, {"now": now, "rows": "[" + ",".join(pieces) + "]"})
 
 
+def write_queued_changes(session: Session) -> None:
+    """Write the change-log entries queued so far now instead of at commit, unnumbered (a central
+    store on PostgreSQL writing a large transaction in pieces; see ``clerk_app.sync.central``)."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        raise ValueError("only a central store on PostgreSQL writes its change log before commit")
+    entries: list[Any] = session.info.pop(_LOG_PENDING, [])
+    if entries:
+        _insert_change_log_postgres(connection, entries, dt.datetime.now(dt.UTC))
+
+
 def _drop_change_log(session: Session, *_args: Any) -> None:
     session.info.pop(_LOG_PENDING, None)
 

@@ -21,7 +21,8 @@ import datetime as dt
 import functools
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,7 @@ from clerk_app.store.uow import (
     pending_change_count,
     record_change,
     record_change_text,
+    write_queued_changes,
 )
 from clerk_app.sync.codec import SyncedTable, known_table, synced_table, synced_tables, table_order
 from clerk_app.sync.policies import (
@@ -71,6 +73,9 @@ from clerk_app.sync.protocol import (
 
 CHUNK = 500
 ANY_CHUNK = 10_000
+#: entries decided before their writes are sent (PostgreSQL: while the server writes them, the
+#: next ones are decided)
+DECIDE_CHUNK = 250
 #: the default policies, whose decision for an insert is plain: applied when new, else a duplicate
 _PLAIN_POLICIES = (FieldMerge, InsertOnly)
 Key = tuple[str, uuid.UUID]
@@ -159,9 +164,11 @@ def _apply(
         else:
             batch = _Batch(session, central, device_id)
             batch.load(entries)
-            for entry in fresh:
-                results[entry.seq] = batch.process(entry)
-            batch.write()
+            with batch.pipelined():
+                for start in range(0, len(fresh), DECIDE_CHUNK):
+                    for entry in fresh[start : start + DECIDE_CHUNK]:
+                        results[entry.seq] = batch.process(entry)
+                    batch.write()
             rows.update(batch.final_rows())
         # the device needs the central state only of rows that may now differ from its own, and
         # the rejection rows; a row applied exactly as sent is already equal on both sides
@@ -331,6 +338,50 @@ class _Batch:
         self.raw: dict[Key, str] = {}
         self.now = dt.datetime.now(dt.UTC)
         self.on_postgres = session.get_bind().dialect.name == "postgresql"
+        #: writes sent in PostgreSQL's pipeline mode (``pipelined``): the psycopg pipeline, while open
+        self._pipelining = False
+        self._pipeline: Any = None
+
+    @contextmanager
+    def pipelined(self) -> Iterator[None]:
+        """While this lasts, on PostgreSQL, ``write`` sends its statements in pipeline mode and
+        returns without waiting for them: the server writes one chunk of the batch while the next
+        one is decided. The pipeline is settled (every statement's answer awaited, errors raised
+        as SQLAlchemy's) before anything is read or counted, and at the end."""
+        if not self.on_postgres:
+            yield
+            return
+        self._pipelining = True
+        try:
+            yield
+            self._settle()
+        except BaseException as exc:
+            pipeline, self._pipeline = self._pipeline, None
+            if pipeline is not None:
+                with suppress(Exception):  # the first error is the one that counts
+                    pipeline.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        finally:
+            self._pipelining = False
+
+    def _send_without_waiting(self) -> None:
+        if self._pipelining and self._pipeline is None:
+            driver = self.session.connection().connection.driver_connection
+            assert driver is not None
+            pipeline = driver.pipeline()
+            pipeline.__enter__()
+            self._pipeline = pipeline
+
+    def _settle(self) -> None:
+        """Wait for every statement sent in pipeline mode; leave pipeline mode."""
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is None:
+            return
+        dialect = self.session.get_bind().dialect
+        try:
+            pipeline.__exit__(None, None, None)
+        except dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(None, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
 
     def load(self, entries: Sequence[PushEntry]) -> None:
         keys = {(e.table_name, e.row_id) for e in entries}
@@ -357,6 +408,7 @@ class _Batch:
     def read(self, table_name: str, row_id: uuid.UUID) -> dict[str, Any] | None:
         key = (table_name, row_id)
         if key not in self.state:
+            self._settle()
             self.state[key] = _read_rows(self.session, [key]).get(key)
         return self.state[key]
 
@@ -367,6 +419,7 @@ class _Batch:
             base = link[1]  # the edit was made on top of this device's previous, already pushed edit
         if int(current["version"]) <= base:
             return frozenset()
+        self._settle()
         stmt = select(ChangeLogEntry.changed).where(
             ChangeLogEntry.row_id == entry.row_id,
             ChangeLogEntry.version > base,
@@ -511,6 +564,7 @@ class _Batch:
         return EntryResult(entry.seq, result, reason, central_version)
 
     def write(self) -> None:
+        self._send_without_waiting()
         order = table_order()
         inserts = sorted(self.inserts, key=lambda k: order.get(k[0], 0))
         on_postgres = self.session.get_bind().dialect.name == "postgresql"
@@ -531,6 +585,8 @@ class _Batch:
             rows = [info.decode(self.state[(table_name, rid)] or {}) for rid in keys]
             for shape in _by_shape(rows):
                 insert_rows(self.session.connection(), info.table, shape, direct=False)
+        if self.updates:
+            self._settle()  # their counts are checked
         for table_name, keys in _group(sorted(self.updates, key=lambda k: order.get(k[0], 0))).items():
             info = synced_table(table_name)
             rows = [info.decode(self.state[(table_name, rid)] or {}) for rid in keys]
@@ -547,8 +603,11 @@ class _Batch:
                     raise RowsNotWritten(f"{table_name}: {done} of {len(params)} rows updated")
         connection = self.session.connection()
         if self.rejections:
+            self._settle()  # (rare) through Core's insert, which reads its own answer
             connection.execute(insert(SyncRejection.__table__), self.rejections)  # type: ignore[arg-type]
         self._write_ledger(connection)
+        if self._pipelining:
+            write_queued_changes(self.session)  # this chunk's change-log entries, sent with it
         self.inserts.clear()
         self.raw.clear()
         self.updates.clear()

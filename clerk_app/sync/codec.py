@@ -116,5 +116,8 @@ def synced_tables() -> list[SyncedTable]:
     return [registry[t.name] for t in Base.metadata.sorted_tables if t.name in registry]
 
 
+@cache
 def table_order() -> dict[str, int]:
+    """Each synced table's place in foreign-key order (the tables are fixed once the models are
+    imported; do not change the mapping returned)."""
     return {t.name: index for index, t in enumerate(synced_tables())}

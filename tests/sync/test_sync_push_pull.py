@@ -410,3 +410,27 @@ def test_concurrent_edits_of_one_row_are_both_kept(pg_url: str, make_ws: Callabl
                 assert local is not None and (local.name, local.address) == ("甲改名", "乙改地址")
     finally:
         central.dispose()
+
+
+@pytest.mark.parametrize("place", [1, 11])
+def test_a_refused_row_in_a_batch_written_in_pieces(
+    central: Store, make_ws: Callable[[str], Store], monkeypatch: pytest.MonkeyPatch, place: int
+) -> None:
+    """On PostgreSQL a batch's writes are sent a chunk at a time without waiting for them: a
+    row the database refuses (its code already held centrally) surfaces while a later chunk is
+    sent (in the first chunk) or when the batch's writes are awaited (in the last); the batch is
+    then redone entry by entry, the refused row is a rejection and every other row is applied
+    once, with one change-log entry each."""
+    monkeypatch.setattr(central_side, "DECIDE_CHUNK", 4)
+    add_hall(central, "TAKEN")
+    ws = make_ws("a")
+    codes = [f"P{i}" for i in range(11)]
+    codes.insert(place, "TAKEN")
+    with ws.unit_of_work() as uow:
+        uow.session.add_all(Hall(code=code, name="大厅", authority="局") for code in codes)
+        uow.commit()
+    report = client.push(ws, central)
+    assert (report.pushed, report.rejected) == (12, 1)
+    logged = [e.payload.get("code") for e in central_side.read_changes(central, 0, 100).changes]
+    assert sorted(c for c in logged if c) == sorted(codes)  # each once (TAKEN: the central row)
+    assert outbox(ws) == 0 and set(_halls(ws)) == {f"P{i}" for i in range(11)}
