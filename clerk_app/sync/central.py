@@ -31,6 +31,7 @@ from sqlalchemy import Connection, Text, Uuid, any_, bindparam, cast, delete, in
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from clerk_app.store.bulk import PreSerialised, insert_json, insert_rows, no_cycle_collection
 from clerk_app.store.engine import is_sqlite
@@ -268,15 +269,10 @@ def _read_rows(session: Session, keys: Iterable[Key]) -> dict[Key, dict[str, Any
     on_postgres = session.get_bind().dialect.name == "postgresql"
     for table_name, ids in by_table.items():
         info = synced_table(table_name)
-        if on_postgres:  # one array parameter (of text forms: quicker to send) instead of many ids
+        if on_postgres:  # one array parameter instead of many ids
             texts = [str(rid) for rid in ids]
             chunks = [
-                info.table.c.id
-                == any_(
-                    cast(
-                        bindparam("ids", texts[start : start + ANY_CHUNK], type_=ARRAY(Text())), ARRAY(Uuid())
-                    )
-                )
+                info.table.c.id == any_(_uuid_array(texts[start : start + ANY_CHUNK]))
                 for start in range(0, len(ids), ANY_CHUNK)
             ]
         else:
@@ -286,6 +282,14 @@ def _read_rows(session: Session, keys: Iterable[Key]) -> dict[Key, dict[str, Any
                 payload = info.encode(row)
                 out[(table_name, row.id)] = payload
     return out
+
+
+def _uuid_array(texts: list[str]) -> Any:
+    """A ``uuid[]`` parameter from the ids' text forms, sent as one array literal (the driver
+    would otherwise adapt the list element by element). The parameter has no type of its own:
+    PostgreSQL reads it as ``uuid[]`` once. (Typed as text it was cast to ``uuid[]`` for every
+    row a sequential scan met: seconds for a thousand ids.)"""
+    return cast(bindparam("ids", "{" + ",".join(texts) + "}", type_=NullType()), ARRAY(Uuid()))
 
 
 def _lock_rows(session: Session, keys: Iterable[Key]) -> None:
@@ -310,7 +314,7 @@ def _lock_rows(session: Session, keys: Iterable[Key]) -> None:
             chunk = ids[start : start + ANY_CHUNK]
             session.execute(
                 select(table.c.id)
-                .where(table.c.id == any_(cast(bindparam("ids", chunk, type_=ARRAY(Text())), ARRAY(Uuid()))))
+                .where(table.c.id == any_(_uuid_array(chunk)))
                 .order_by(table.c.id)
                 .with_for_update(key_share=True)
             ).all()
@@ -469,6 +473,28 @@ class _Batch:
         key = (entry.table_name, entry.row_id)
         info = synced_table(entry.table_name)
         logged: dict[str, Any] = {}
+        if current is None and self.on_postgres and entry.payload_json is not None:
+            payload = entry.payload
+            version = max(1, entry.version)
+            if (
+                payload.get("version") == version
+                and len(payload) == len(info.columns)
+                and payload.keys() == info.columns.keys()
+            ):
+                # exactly the row as sent: its JSON text serves the insert and the log, and the
+                # payload is the row's state (not copied: a later edit in the batch makes a new one)
+                self.inserts[key] = None
+                self.raw[key] = entry.payload_json
+                self.state[key] = payload
+                self.touched[key] = None
+                row_id = payload["id"] if type(payload["id"]) is str else str(entry.row_id)
+                record_change_text(
+                    self.session,
+                    f'{{"table_name":{_json_str(entry.table_name)},"row_id":"{row_id}",'
+                    f'"op":"insert","version":{version},"source":{_json_str(self.device_id)},'
+                    f'"changed":[],"payload":{entry.payload_json}}}',
+                )
+                return version
         if current is None:
             if entry.payload.keys() == info.columns.keys():
                 new = dict(entry.payload)
@@ -481,17 +507,6 @@ class _Batch:
             if entry.payload_json is not None and as_sent and entry.payload.get("version") == new["version"]:
                 # exactly the row as sent: its JSON text serves the insert and the log
                 self.raw[key] = entry.payload_json
-                if self.on_postgres:
-                    # the change-log entry as JSON text around the row's own text
-                    self.state[key] = new
-                    self.touched[key] = None
-                    record_change_text(
-                        self.session,
-                        f'{{"table_name":{_json_str(entry.table_name)},"row_id":"{entry.row_id}",'
-                        f'"op":"insert","version":{new["version"]},"source":{_json_str(self.device_id)},'
-                        f'"changed":[],"payload":{entry.payload_json}}}',
-                    )
-                    return int(new["version"])
                 logged = cast_json(entry.payload_json)
         else:
             new = dict(current)
