@@ -142,7 +142,7 @@ def _push_floor(url: str, payloads: list[dict[str, Any]], device_id: str) -> flo
     return len(rows) / elapsed
 
 
-REPEATS = 3
+REPEATS = 5
 
 
 def _throughput(count: int, folder: Path, repeats: int = REPEATS) -> list[dict[str, Any]]:

@@ -393,7 +393,9 @@ class _Batch:
         found = _read_rows(self.session, keys)
         for key in keys:
             self.state[key] = found.get(key)
-        # the device's earlier edits matter only to edits (``_conflicting``), never to inserts
+        # the device's earlier edits matter only to edits (``_conflicting``), never to inserts; an
+        # entry applied as sent (both versions equal) changes nothing there and is not indexed
+        # (migration 0019_push_ledger_edit_index)
         ids = list({e.row_id for e in entries if e.op != "insert"})
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
@@ -403,7 +405,11 @@ class _Batch:
                     PushLedgerEntry.local_version,
                     PushLedgerEntry.central_version,
                 )
-                .where(PushLedgerEntry.device_id == self.device_id, PushLedgerEntry.row_id.in_(chunk))
+                .where(
+                    PushLedgerEntry.device_id == self.device_id,
+                    PushLedgerEntry.row_id.in_(chunk),
+                    PushLedgerEntry.local_version != PushLedgerEntry.central_version,
+                )
                 .order_by(PushLedgerEntry.seq)
             )
             for row_id, local_version, central_version in self.session.execute(stmt):

@@ -28,7 +28,7 @@ from clerk_app.sync.protocol import SCHEMA_VERSION
 def test_init_and_status_on_sqlite(tmp_path: object, make_ws: Callable[[str], Store]) -> None:
     url = sqlite_url(tmp_path / "c.sqlite")  # type: ignore[operator]
     report = central_admin.init_central(url)
-    assert report.schema_version == SCHEMA_VERSION and "0018_change_log_order" in report.revisions
+    assert report.schema_version == SCHEMA_VERSION and "0019_push_ledger_edit_index" in report.revisions
     again = central_admin.init_central(url)  # idempotent
     assert again.device_id == report.device_id
     central = open_store(url, kind="central")

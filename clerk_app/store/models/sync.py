@@ -91,7 +91,16 @@ class PushLedgerEntry(Base):
     result: Mapped[str] = mapped_column(String(16))  # applied | merged | partial | duplicate | rejected
     reason: Mapped[str] = mapped_column(String(32), default="")
     applied_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    __table_args__ = (Index("ix_sync_push_ledger_device_row", "device_id", "row_id"),)
+    __table_args__ = (
+        # the entries a later edit of the row is decided on (0019_push_ledger_edit_index)
+        Index(
+            "ix_sync_push_ledger_edits",
+            "device_id",
+            "row_id",
+            postgresql_where=text("local_version <> central_version"),
+            sqlite_where=text("local_version <> central_version"),
+        ),
+    )
 
 
 class SyncDevice(Base):
