@@ -69,38 +69,31 @@ REFERENCING NEW TABLE AS new_entries
 FOR EACH STATEMENT EXECUTE FUNCTION change_log_pend();
 """
 
-ASSIGN_FUNCTION = """
-CREATE OR REPLACE FUNCTION change_log_assign(p_limit integer) RETURNS bigint
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path FROM CURRENT
-AS $$
-DECLARE
-    v_last bigint;
-    v_count bigint;
-BEGIN
-    -- each statement below sees what was committed before it started (READ COMMITTED): the
-    -- numbering sees the previous run's numbers, which committed before this run got the lock
-    IF NOT EXISTS (SELECT 1 FROM change_log_pending) THEN
-        SELECT value INTO v_last FROM sync_counter WHERE name = 'change_log';
-        RETURN coalesce(v_last, 0);
-    END IF;
-    SELECT value INTO v_last FROM sync_counter WHERE name = 'change_log' FOR UPDATE;
-    WITH taken AS (
+#: how this revision numbers: committed pending ids move into ``change_log_order``
+NUMBER_INTO_ORDER = """    WITH taken AS (
         DELETE FROM change_log_pending p
         WHERE p.id IN (SELECT q.id FROM change_log_pending q ORDER BY q.id LIMIT p_limit)
         RETURNING p.id
     )
     INSERT INTO change_log_order (seq, id)
     SELECT v_last + row_number() OVER (ORDER BY t.id), t.id FROM taken t;
-    GET DIAGNOSTICS v_count = ROW_COUNT;
-    IF v_count > 0 THEN
-        UPDATE sync_counter SET value = v_last + v_count WHERE name = 'change_log';
-    END IF;
-    RETURN v_last + v_count;
-END;
-$$
 """
+
+
+def assign_function() -> str:
+    """``change_log_assign(p_limit)`` of 0017 (itself 0014's) numbering into the new table: the
+    same lock, counter and answer."""
+    source: str = revision_module("0017_change_log_assign_limit").assign_function()
+    start = source.index("    WITH pending AS (")
+    end = source.index("c.seq IS NULL;\n", start) + len("c.seq IS NULL;\n")
+    swaps = (
+        ("IF NOT EXISTS (SELECT 1 FROM change_log WHERE seq IS NULL)", "IF NOT EXISTS (SELECT 1 FROM change_log_pending)"),
+        (source[start:end], NUMBER_INTO_ORDER),
+    )
+    return swapped(source, swaps, "change_log_assign of 0017")
+
+
+ASSIGN_FUNCTION = assign_function()
 #: the same with no limit (older workstations call it), a function of its own
 ASSIGN_ALL_FUNCTION = swapped(
     ASSIGN_FUNCTION,
