@@ -45,8 +45,18 @@ _FILES: tuple[tuple[str, str], ...] = (
 )
 
 _lock = threading.Lock()
+#: held while a PDF is laid out and written (``writing_pdf``)
+_pdf_lock = threading.RLock()
 _registered: FontSet | None = None
 _files = ExitStack()  # keeps as_file() paths alive for the life of the process
+
+
+def writing_pdf() -> threading.RLock:
+    """Held while a document is laid out and written: reportlab keeps the subset state of each
+    TrueType font in one face object shared by every document, and two documents written at
+    once in different threads broke each other's subsets (``KeyError`` in ``makeSubset``). A
+    document takes tens of milliseconds; documents are written one at a time."""
+    return _pdf_lock
 
 
 @dataclass(frozen=True, slots=True)

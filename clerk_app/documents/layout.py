@@ -41,7 +41,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from clerk_app.documents.fonts import BODY, draw_string, markup, register_fonts
+from clerk_app.documents.fonts import BODY, draw_string, markup, register_fonts, writing_pdf
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN_TOP = 30 * mm
@@ -388,6 +388,21 @@ def build_a4(
 ) -> bytes:
     """Lay ``story`` out on A4 pages and return the PDF bytes (deterministic for equal input)."""
     register_fonts()
+    with writing_pdf():
+        return _build_a4(
+            story, title=title, subject=subject, author=author, reprint=reprint, extra_hook=extra_hook
+        )
+
+
+def _build_a4(
+    story: Sequence[Flowable],
+    *,
+    title: str,
+    subject: str,
+    author: str,
+    reprint: Reprint | None,
+    extra_hook: PageHook | None,
+) -> bytes:
     out = io.BytesIO()
     doc = BaseDocTemplate(
         out,

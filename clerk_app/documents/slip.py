@@ -14,7 +14,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Spacer
 
 from clerk_app.documents.dto import DocType, QueueSlip
-from clerk_app.documents.fonts import BODY, register_fonts
+from clerk_app.documents.fonts import BODY, register_fonts, writing_pdf
 from clerk_app.documents.layout import cn_date, make_styles, para
 from clerk_app.documents.templates import Templates
 
@@ -51,6 +51,11 @@ def slip_story(slip: QueueSlip, templates: Templates) -> list[Flowable]:
 def build_slip(story: list[Flowable], *, title: str) -> bytes:
     """Lay the slip out on one 80 mm page exactly as tall as the story."""
     register_fonts()
+    with writing_pdf():
+        return _build_slip(story, title=title)
+
+
+def _build_slip(story: list[Flowable], *, title: str) -> bytes:
     width = SLIP_WIDTH - 2 * SLIP_MARGIN
     height = sum(f.wrap(width, 10_000)[1] + f.getSpaceBefore() + f.getSpaceAfter() for f in story)
     page_height = height + 2 * SLIP_TOP + 2 * mm  # rounding slack

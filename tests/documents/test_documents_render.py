@@ -118,3 +118,34 @@ def test_a4_pages() -> None:
     assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(
         (595.28, 841.89), abs=0.1
     )
+
+
+def test_documents_rendered_in_several_threads_at_once_come_out_whole() -> None:
+    """reportlab's TrueType subsetting keeps state in one face object per font, shared by every
+    document: several threads writing PDFs at once (workstations' worker threads, a report while
+    a notice prints) broke each other's subsets (KeyError in ``makeSubset``) until PDF writing
+    was serialised. Every document rendered at once equals the one rendered alone."""
+    import threading
+
+    templates = load_templates()
+    documents = [d for _, d in CASES]
+    alone = [render(d, templates, signer=SIGNER) for d in documents]
+    results: dict[tuple[int, int], bytes] = {}
+    errors: list[BaseException] = []
+
+    def work(worker: int) -> None:
+        try:
+            for round_ in range(2):
+                for index, document in enumerate(documents):
+                    if (index + worker + round_) % 2 == 0:
+                        results[(worker, index)] = render(document, templates, signer=SIGNER)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert results and all(pdf == alone[index] for (_w, index), pdf in results.items())
