@@ -4,6 +4,8 @@ than the ticket's category."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import uuid
 
 from PySide6.QtCore import Qt
@@ -134,6 +136,12 @@ def test_finish_answers_the_returned_ticket_on_both_stores(db_url: str) -> None:
     returned = queue.finish(clerk(5), there.id, key())
     assert returned is not None and returned.state == "transferred" and returned.routed_window == 3
     assert (service_ref(returned, 5) or "").startswith(f"ticket:{called.id}/5@")
+    # two services of the ticket at window 5 that began in the same second are rated apart
+    first, second = (
+        dataclasses.replace(returned, started_at=dt.datetime(2026, 11, 28, 1, 2, 3, micro, tzinfo=dt.UTC))
+        for micro in (100, 200)
+    )
+    assert service_ref(first, 5) != service_ref(second, 5)
     back = queue.call_next(clerk(3), key())
     assert back is not None and back.id == called.id
     queue.start(clerk(3), back.id, key())

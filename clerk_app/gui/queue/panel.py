@@ -460,12 +460,14 @@ def service_ref(ticket: TicketView, window: int | None) -> str | None:
 
     ``ticket:<id>`` when the ticket is done; ``ticket:<id>/<window>@<start>`` when 办结 sent it
     back to the window that transferred it here (a rating is one per reference, and the window
-    it returns to rates its own service under ``ticket:<id>`` when that ends)."""
+    it returns to rates its own service under ``ticket:<id>`` when that ends). The start is
+    given to the microsecond: two services of one ticket at one window that began in the same
+    second are two references."""
     if ticket.state == "done":
         return f"ticket:{ticket.id}"
     returned = ticket.state == "transferred" and ticket.routed_window not in (None, window)
     if not returned:
         return None
     began = ticket.started_at or ticket.called_at
-    at = f"@{began.astimezone(CHINA):%H:%M:%S}" if began is not None else ""
+    at = f"@{began.astimezone(CHINA):%H:%M:%S.%f}" if began is not None else ""
     return f"ticket:{ticket.id}/{window}{at}"
