@@ -478,21 +478,22 @@ class _Batch:
     def _write_row(self, entry: PushEntry, current: dict[str, Any] | None, keys: Sequence[str]) -> int:
         key = (entry.table_name, entry.row_id)
         info = synced_table(entry.table_name)
-        logged: dict[str, Any] = {}
-        if current is None and self.on_postgres and entry.payload_json is not None:
-            payload = entry.payload
-            version = max(1, entry.version)
-            if (
-                payload.get("version") == version
-                and len(payload) == len(info.columns)
-                and payload.keys() == info.columns.keys()
-            ):
-                # exactly the row as sent: its JSON text serves the insert and the log, and the
-                # payload is the row's state (not copied: a later edit in the batch makes a new one)
-                self.inserts[key] = None
-                self.raw[key] = entry.payload_json
-                self.state[key] = payload
-                self.touched[key] = None
+        payload = entry.payload
+        if (
+            current is None
+            and entry.payload_json is not None
+            and payload.get("version") == max(1, entry.version)
+            and len(payload) == len(info.columns)
+            and payload.keys() == info.columns.keys()
+        ):
+            # exactly the row as sent: its JSON text serves the insert and the log, and the
+            # payload is the row's state (not copied: a later edit in the batch makes a new one)
+            version = int(payload["version"])
+            self.inserts[key] = None
+            self.raw[key] = entry.payload_json
+            self.state[key] = payload
+            self.touched[key] = None
+            if self.on_postgres:  # the change-log entry as JSON text around the row's own text
                 row_id = payload["id"] if type(payload["id"]) is str else str(entry.row_id)
                 record_change_text(
                     self.session,
@@ -500,20 +501,23 @@ class _Batch:
                     f'"op":"insert","version":{version},"source":{_json_str(self.device_id)},'
                     f'"changed":[],"payload":{entry.payload_json}}}',
                 )
-                return version
-        if current is None:
-            if entry.payload.keys() == info.columns.keys():
-                new = dict(entry.payload)
             else:
-                new = {k: v for k, v in entry.payload.items() if k in info.columns}
+                record_change(
+                    self.session,
+                    table_name=entry.table_name,
+                    row_id=entry.row_id,
+                    op="insert",
+                    version=version,
+                    source=self.device_id,
+                    changed=[],
+                    payload=cast_json(entry.payload_json),
+                )
+            return version
+        if current is None:
+            new = {k: v for k, v in payload.items() if k in info.columns}
             new["version"] = max(1, entry.version)
             self.inserts[key] = None
             op, changed = "insert", []
-            as_sent = len(new) == len(entry.payload) == len(info.columns)
-            if entry.payload_json is not None and as_sent and entry.payload.get("version") == new["version"]:
-                # exactly the row as sent: its JSON text serves the insert and the log
-                self.raw[key] = entry.payload_json
-                logged = cast_json(entry.payload_json)
         else:
             new = dict(current)
             for k in keys:
@@ -536,7 +540,7 @@ class _Batch:
             version=new["version"],
             source=self.device_id,
             changed=changed,
-            payload=logged or new,
+            payload=new,
         )
         return int(new["version"])
 
@@ -894,40 +898,34 @@ def read_snapshot(central: Store) -> Snapshot:
 
 def prune_change_log(central: Store, older_than: dt.timedelta) -> int:
     """Drop change-log entries committed before ``now - older_than``; pulls from a cursor below the
-    pruned point get a snapshot. Returns the number of entries removed."""
+    pruned point get a snapshot. Returns the number of entries removed. An entry not numbered yet
+    (PostgreSQL) has not been pulled by anyone: it stays."""
     cutoff = dt.datetime.now(dt.UTC) - older_than
     with central.unit_of_work(capture=False) as uow:
         session = uow.session
-        if not is_sqlite(central.engine):
-            return _prune_numbered(session, cutoff, uow.commit)
-        last = session.scalar(
-            select(ChangeLogEntry.seq)
-            # an entry not numbered yet (PostgreSQL) has not been pulled by anyone: it stays
-            .where(ChangeLogEntry.committed_at < cutoff, ChangeLogEntry.seq.is_not(None))
-            .order_by(ChangeLogEntry.seq.desc())
-            .limit(1)
-        )
-        if last is None:
-            return 0
-        removed = session.execute(delete(ChangeLogEntry).where(ChangeLogEntry.seq <= last)).rowcount  # type: ignore[attr-defined]
+        if is_sqlite(central.engine):
+            last = session.scalar(
+                select(ChangeLogEntry.seq)
+                .where(ChangeLogEntry.committed_at < cutoff, ChangeLogEntry.seq.is_not(None))
+                .order_by(ChangeLogEntry.seq.desc())
+                .limit(1)
+            )
+            if last is None:
+                return 0
+            removed = session.execute(delete(ChangeLogEntry).where(ChangeLogEntry.seq <= last)).rowcount  # type: ignore[attr-defined]
+        else:  # the numbers are in change_log_order (0018_change_log_order)
+            last = session.execute(
+                text("SELECT max(seq) FROM change_log_order WHERE numbered_at < :cutoff"), {"cutoff": cutoff}
+            ).scalar()
+            if last is None:
+                return 0
+            removed = session.execute(
+                text(
+                    "DELETE FROM change_log c USING change_log_order o WHERE o.id = c.id AND o.seq <= :last"
+                ),
+                {"last": last},
+            ).rowcount  # type: ignore[attr-defined]
+            session.execute(text("DELETE FROM change_log_order WHERE seq <= :last"), {"last": last})
         session.execute(update(SyncCounter).where(SyncCounter.name == "pruned_through").values(value=last))
         uow.commit()
         return int(removed)
-
-
-def _prune_numbered(session: Session, cutoff: dt.datetime, commit: Any) -> int:
-    """PostgreSQL: the entries numbered before ``cutoff`` (``change_log_order``) and their numbers.
-    An entry not numbered yet has not been pulled by anyone: it stays."""
-    last = session.execute(
-        text("SELECT max(seq) FROM change_log_order WHERE numbered_at < :cutoff"), {"cutoff": cutoff}
-    ).scalar()
-    if last is None:
-        return 0
-    removed = session.execute(
-        text("DELETE FROM change_log c USING change_log_order o WHERE o.id = c.id AND o.seq <= :last"),
-        {"last": last},
-    ).rowcount  # type: ignore[attr-defined]
-    session.execute(text("DELETE FROM change_log_order WHERE seq <= :last"), {"last": last})
-    session.execute(update(SyncCounter).where(SyncCounter.name == "pruned_through").values(value=last))
-    commit()
-    return int(removed)
