@@ -8,9 +8,10 @@ Applying a batch is one transaction: earlier processed entries (by ``(device, se
 ledger) are answered from the ledger and change nothing; new entries are decided by their table's
 policy, written with a few set-based statements per table, logged, and recorded in the ledger with
 their result. If the database refuses a statement (a grant or row-level-security policy, a
-constraint), the batch is redone entry by entry under savepoints and the refused entry is recorded
-as rejected (reason ``denied``, or ``unique_conflict`` when a new row's unique key is already
-held by another row) instead of blocking the device's outbox forever. The rejection rows a batch
+constraint), the batch is redone under savepoints, a refused part again in halves until each
+refused entry is alone, and each refused entry is recorded as rejected (reason ``denied``, or
+``unique_conflict`` when a new row's unique key is already held by another row) instead of
+blocking the device's outbox forever. The rejection rows a batch
 writes are returned with the batch's rows, so that the workstation records them in the same local
 transaction as the acknowledgement.
 """
@@ -27,7 +28,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Text, Uuid, any_, bindparam, cast, delete, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    Text,
+    Uuid,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
@@ -160,8 +175,7 @@ def _apply(
         results: dict[int, EntryResult] = dict(replayed)
         rows: dict[Key, dict[str, Any]] = {}
         if careful:
-            for entry in fresh:
-                results[entry.seq] = _apply_one_carefully(session, central, device_id, entry, rows)
+            results.update(_apply_carefully(session, central, device_id, fresh, rows))
         else:
             batch = _Batch(session, central, device_id)
             batch.load(entries)
@@ -190,33 +204,75 @@ def _as_sent(entry: PushEntry, outcome: EntryResult) -> bool:
     )
 
 
-def _apply_one_carefully(
-    session: Session, central: Store, device_id: str, entry: PushEntry, rows: dict[Key, dict[str, Any]]
+#: a refused part of at most this many entries is retried entry by entry instead of in halves
+CAREFUL_SINGLES = 8
+
+
+def _apply_carefully(
+    session: Session,
+    central: Store,
+    device_id: str,
+    entries: list[PushEntry],
+    rows: dict[Key, dict[str, Any]],
+) -> dict[int, EntryResult]:
+    """Apply ``entries`` (in device order) after the database refused their batch: each part
+    under a savepoint, and a refused part again in halves (small parts entry by entry) until
+    the refused entries are alone; each of those is recorded as rejected. With one refused entry
+    among 5,000 this costs a few times the plain path, not a savepoint per entry."""
+    results: dict[int, EntryResult] = {}
+    todo = _split(entries)[::-1]  # a stack: the next part in device order on top
+    while todo:
+        part = todo.pop()
+        mark = pending_change_count(session)
+        savepoint = session.begin_nested()
+        try:
+            batch = _Batch(session, central, device_id)
+            batch.load(part)
+            done = [batch.process(entry) for entry in part]
+            batch.write()
+            savepoint.commit()
+        except OperationalError:
+            raise
+        except (DBAPIError, RowsNotWritten) as exc:
+            savepoint.rollback()
+            discard_changes_from(session, mark)
+            if len(part) > 1:
+                todo.extend(_split(part)[::-1])
+            else:
+                results[part[0].seq] = _reject_refused(session, central, device_id, part[0], exc, rows)
+            continue
+        rows.update(batch.final_rows())
+        results.update((outcome.seq, outcome) for outcome in done)
+    return results
+
+
+def _split(entries: list[PushEntry]) -> list[list[PushEntry]]:
+    """A refused part, in order: halves, or single entries when it is small."""
+    if len(entries) <= CAREFUL_SINGLES:
+        return [[entry] for entry in entries]
+    half = len(entries) // 2
+    return [entries[:half], entries[half:]]
+
+
+def _reject_refused(
+    session: Session,
+    central: Store,
+    device_id: str,
+    entry: PushEntry,
+    exc: DBAPIError | RowsNotWritten,
+    rows: dict[Key, dict[str, Any]],
 ) -> EntryResult:
-    mark = pending_change_count(session)
-    savepoint = session.begin_nested()
-    try:
-        batch = _Batch(session, central, device_id)
-        batch.load([entry])
-        result = batch.process(entry)
-        batch.write()
-        savepoint.commit()
-        rows.update(batch.final_rows())
-        return result
-    except OperationalError:
-        raise
-    except (DBAPIError, RowsNotWritten) as exc:
-        savepoint.rollback()
-        discard_changes_from(session, mark)
-        batch = _Batch(session, central, device_id)
-        batch.load([entry])
-        orig = exc.orig if isinstance(exc, DBAPIError) else exc
-        detail = str(orig).splitlines()[0][:500] if str(orig) else type(orig).__name__
-        reason = REASON_UNIQUE if entry.op == "insert" and is_unique_violation(exc) else REASON_DENIED
-        result = batch.reject(entry, reason, detail)
-        batch.write()
-        rows.update(batch.final_rows())
-        return result
+    """Record ``entry``, which the database refused on its own, as rejected (reason
+    ``unique_conflict`` for a new row whose unique key another row holds, ``denied`` otherwise)."""
+    batch = _Batch(session, central, device_id)
+    batch.load([entry])
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    detail = str(orig).splitlines()[0][:500] if str(orig) else type(orig).__name__
+    reason = REASON_UNIQUE if entry.op == "insert" and is_unique_violation(exc) else REASON_DENIED
+    result = batch.reject(entry, reason, detail)
+    batch.write()
+    rows.update(batch.final_rows())
+    return result
 
 
 def is_unique_violation(exc: BaseException) -> bool:
@@ -269,19 +325,32 @@ def _read_rows(session: Session, keys: Iterable[Key]) -> dict[Key, dict[str, Any
     on_postgres = session.get_bind().dialect.name == "postgresql"
     for table_name, ids in by_table.items():
         info = synced_table(table_name)
+        unique = list(dict.fromkeys(ids))
         if on_postgres:  # one array parameter instead of many ids
-            texts = [str(rid) for rid in ids]
-            chunks = [
-                info.table.c.id == any_(_uuid_array(texts[start : start + ANY_CHUNK]))
-                for start in range(0, len(ids), ANY_CHUNK)
+            texts = [str(rid) for rid in unique]
+            statements = [
+                _by_ids(select(info.table), info.table, texts[start : start + ANY_CHUNK])
+                for start in range(0, len(texts), ANY_CHUNK)
             ]
         else:
-            chunks = [info.table.c.id.in_(ids[start : start + CHUNK]) for start in range(0, len(ids), CHUNK)]
-        for condition in chunks:
-            for row in session.execute(select(info.table).where(condition)):
+            statements = [
+                select(info.table).where(info.table.c.id.in_(unique[start : start + CHUNK]))
+                for start in range(0, len(unique), CHUNK)
+            ]
+        for statement in statements:
+            for row in session.execute(statement):
                 payload = info.encode(row)
                 out[(table_name, row.id)] = payload
     return out
+
+
+def _by_ids(statement: Select[Any], table: Table, texts: list[str]) -> Select[Any]:
+    """``statement`` limited to the rows of ``table`` whose id is one of ``texts`` (PostgreSQL),
+    as a join with the array's elements: an index lookup per id. (Written ``id = ANY(array)`` and
+    planned for the array's values, a thousand ids on a table of 100,000 rows were found by
+    scanning the whole table, with or without statistics: 8.5 ms against 1.6.)"""
+    wanted = func.unnest(_uuid_array(texts)).table_valued("id").render_derived(name="wanted")
+    return statement.join(wanted, table.c.id == wanted.c.id)
 
 
 def _uuid_array(texts: list[str]) -> Any:
@@ -313,10 +382,9 @@ def _lock_rows(session: Session, keys: Iterable[Key]) -> None:
         for start in range(0, len(ids), ANY_CHUNK):
             chunk = ids[start : start + ANY_CHUNK]
             session.execute(
-                select(table.c.id)
-                .where(table.c.id == any_(_uuid_array(chunk)))
+                _by_ids(select(table.c.id), table, chunk)
                 .order_by(table.c.id)
-                .with_for_update(key_share=True)
+                .with_for_update(of=table, key_share=True)
             ).all()
 
 
@@ -859,12 +927,15 @@ def fetch_changes(central: Store, after: int, limit: int = 1000) -> ChangePage |
     return ChangePage(changes, cursor, max(high_water, cursor))
 
 
-#: on PostgreSQL the numbers are in ``change_log_order`` (migration ``0018_change_log_order``)
+#: on PostgreSQL the numbers are in ``change_log_order`` (migration ``0018_change_log_order``).
+#: Each entry of the page is looked up by its id (a lateral subquery the planner keeps as one
+#: index lookup per entry): as a plain join, on a log of some ten thousand entries, the planner
+#: hashed the whole log for every page (a first page of 1,000 took 10 ms against 3.4)
 _PAGE_SQL = """
 SELECT coalesce(json_agg(json_build_array(o.seq, c.table_name, c.row_id, c.op, c.version, c.source,
                                           c.changed, c.payload) ORDER BY o.seq), '[]')::text
 FROM (SELECT seq, id FROM change_log_order WHERE seq > %(after)s ORDER BY seq LIMIT %(limit)s) AS o
-JOIN change_log c ON c.id = o.id
+CROSS JOIN LATERAL (SELECT * FROM change_log WHERE change_log.id = o.id LIMIT 1) AS c
 """
 
 

@@ -74,8 +74,14 @@ from clerk_app.sync.protocol import (
 CURSOR_KEY = "pull"
 PUSH_KEY = "push"
 CHUNK = 500
-#: outbox entries per pushed batch (one central transaction each)
-PUSH_BATCH = 1000
+#: outbox entries per pushed batch (one central transaction each). Each batch costs a few round
+#: trips whatever its size, and after each the pushing thread waits for the interpreter while
+#: the read-ahead and acknowledgement threads run: pushing 100,000 entries took 58 µs an entry in
+#: batches of 1,000 and 37-44 in batches of 5,000 (side by side, medians of three)
+PUSH_BATCH = 5000
+#: the first pushed batch: it is read before anything is sent, so it is kept short; each next
+#: batch is twice as large, up to ``PUSH_BATCH``
+FIRST_BATCH = 1000
 #: change-log entries per pulled page (one local transaction each): a page costs a few
 #: milliseconds on both sides whatever its size (numbering, round trips, a commit), so larger
 #: pages pull faster — 5,000 against 2,000 took pull of 100,000 from about 39,000 to 47,000
@@ -675,14 +681,16 @@ def push(
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-ack") as acker,
     ):
         ack: Future[None] | None = None
+        size = min(batch_size, FIRST_BATCH)
         try:
             if cancel():
                 raise SyncCancelled()
-            entries = read_outbox(local, batch_size)
+            entries = read_outbox(local, size)
             while entries:
                 if entries[0].seq <= acked:
                     raise OutboxSequenceReused(f"outbox seq {entries[0].seq} <= acknowledged {acked}")
-                ahead = reader.submit(read_outbox, local, batch_size, entries[-1].seq)
+                size = min(batch_size, size * 2)
+                ahead = reader.submit(read_outbox, local, size, entries[-1].seq)
                 result = central_side.apply_push(
                     central, local.device_id, entries, schema_version=schema_version
                 )
@@ -705,7 +713,7 @@ def push(
                     faults.point("push.after_local_commit")
                     ack = None
                     progress("push", pushed, max(total, pushed))
-                    entries = read_outbox(local, batch_size)
+                    entries = read_outbox(local, size)
                 else:
                     progress("push", pushed, max(total, pushed))
         finally:

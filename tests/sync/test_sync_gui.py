@@ -127,7 +127,7 @@ def test_a_large_sync_shows_progress_and_clock_offset(qtbot: QtBot, tmp_path: Pa
         qtbot.waitUntil(lambda: controller.status.state == "online", timeout=20_000)
     finally:
         controller.stop()
-    assert ("push", client.PUSH_BATCH, 1200) in seen and ("push", 1200, 1200) in seen  # one batch, then all
+    assert ("push", client.FIRST_BATCH, 1200) in seen and ("push", 1200, 1200) in seen  # one batch, then all
     assert any(shown) and indicator.progress_bar.isHidden()
     assert outbox(local) == 0
     # the clock offset is reported when it is large

@@ -16,7 +16,7 @@ from clerk_app.store.models import ChangeLogEntry, Hall, PushLedgerEntry, SyncSt
 from clerk_app.store.uow import Store
 from clerk_app.sync import central as central_side
 from clerk_app.sync import client, faults
-from clerk_app.sync.protocol import RESULT_APPLIED
+from clerk_app.sync.protocol import RESULT_APPLIED, PushEntry
 
 
 def _halls(store: Store) -> dict[str, tuple[str, int]]:
@@ -40,6 +40,29 @@ def test_push_applies_batches_and_empties_outbox(central: Store, make_ws: Callab
     assert all(e.result == RESULT_APPLIED and e.device_id == ws.device_id for e in ledger)
     assert [e.seq for e in log] == list(range(1, 8))
     assert [e.payload["code"] for e in log] == [f"H{i}" for i in range(7)]  # device order kept
+
+
+def test_pushed_batches_start_small_and_double(
+    central: Store, make_ws: Callable[[str], Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first batch is short (read before anything is sent), each next one twice as large, up
+    to the batch size; nothing is pushed twice or left behind."""
+    monkeypatch.setattr(client, "FIRST_BATCH", 2)
+    ws = make_ws("a")
+    for i in range(12):
+        add_hall(ws, f"H{i}")
+    sizes: list[int] = []
+    real = central_side.apply_push
+
+    def counting(store: Store, device_id: str, entries: list[PushEntry], **kw: object) -> object:
+        sizes.append(len(entries))
+        return real(store, device_id, entries, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(central_side, "apply_push", counting)
+    report = client.push(ws, central, batch_size=5)
+    assert sizes == [2, 4, 5, 1]
+    assert (report.pushed, report.batches) == (12, 4) and outbox(ws) == 0
+    assert set(_halls(central)) == {f"H{i}" for i in range(12)}
 
 
 def test_replay_after_lost_acknowledgement_changes_nothing(
@@ -72,8 +95,6 @@ def test_replay_after_lost_acknowledgement_changes_nothing(
     # a direct replay of the same (device, seq) answers from the ledger
     with Session(central.engine) as s:
         seqs = s.scalars(select(PushLedgerEntry.seq)).all()
-    from clerk_app.sync.protocol import PushEntry
-
     fake = [PushEntry(seq, "halls", hall.id, "update", 1, 2, ("name",), {"name": "别的"}) for seq in seqs]
     result = central_side.apply_push(central, ws.device_id, fake)
     assert all(r.replayed for r in result.results)
@@ -419,7 +440,7 @@ def test_a_refused_row_in_a_batch_written_in_pieces(
     """On PostgreSQL a batch's writes are sent a chunk at a time without waiting for them: a
     row the database refuses (its code already held centrally) surfaces while a later chunk is
     sent (in the first chunk) or when the batch's writes are awaited (in the last); the batch is
-    then redone entry by entry, the refused row is a rejection and every other row is applied
+    then redone under savepoints, the refused row is a rejection and every other row is applied
     once, with one change-log entry each."""
     monkeypatch.setattr(central_side, "DECIDE_CHUNK", 4)
     add_hall(central, "TAKEN")
@@ -434,3 +455,37 @@ def test_a_refused_row_in_a_batch_written_in_pieces(
     logged = [e.payload.get("code") for e in central_side.read_changes(central, 0, 100).changes]
     assert sorted(c for c in logged if c) == sorted(codes)  # each once (TAKEN: the central row)
     assert outbox(ws) == 0 and set(_halls(ws)) == {f"P{i}" for i in range(11)}
+
+
+def test_a_refused_batch_is_searched_in_halves(
+    central: Store, make_ws: Callable[[str], Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the database refuses a batch, it is redone in halves (small parts entry by entry)
+    under savepoints until each refused entry is alone: every refused entry is a rejection, every
+    other entry is applied once and logged in device order, and the search takes far fewer
+    attempts than a savepoint per entry."""
+    for code in ("T-FIRST", "T-MID", "T-LAST"):
+        add_hall(central, code)
+    ws = make_ws("a")
+    codes = [f"P{i}" for i in range(200)]
+    codes[0], codes[117], codes[-1] = "T-FIRST", "T-MID", "T-LAST"
+    with ws.unit_of_work() as uow:
+        uow.session.add_all(Hall(code=code, name="大厅", authority="局") for code in codes)
+        uow.commit()
+    loads: list[int] = []
+    real_load = central_side._Batch.load
+
+    def counted(self: central_side._Batch, entries: list[PushEntry]) -> None:
+        loads.append(len(entries))
+        real_load(self, entries)
+
+    monkeypatch.setattr(central_side._Batch, "load", counted)
+    report = client.push(ws, central)
+    assert (report.pushed, report.rejected) == (200, 3)
+    taken = {"T-FIRST", "T-MID", "T-LAST"}
+    log = central_side.read_changes(central, 0, 1000).changes
+    mine = [e.payload["code"] for e in log if e.table_name == "halls" and e.payload["code"] not in taken]
+    assert mine == [c for c in codes if c not in taken]  # once each, in device order
+    assert outbox(ws) == 0 and set(_halls(ws)) == {c for c in codes if c not in taken}
+    # the plain attempt, then the search: each refused entry costs a few halvings, not 200 tries
+    assert loads[0] == 200 and 3 < len(loads) - 1 < 60, loads
