@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 from PySide6.QtCore import QDate
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QStyle
 from pytestqt.qtbot import QtBot
 from sqlalchemy import update
 from supervision_helpers import Contexts, open_demo_runtime, session_for
@@ -53,6 +53,7 @@ def test_monitor_picks_up_a_case_registered_elsewhere_and_alerts(
 ) -> None:
     page = MonitorPage(contexts.of("chenjing", None))
     qtbot.addWidget(page)
+    page.resize(1700, 950)  # the page's part of a 1920 x 1080 screen
     page.show()
     page.refresher.setInterval(300)
     page.activated()
@@ -79,6 +80,13 @@ def test_monitor_picks_up_a_case_registered_elsewhere_and_alerts(
     qtbot.waitUntil(lambda: page.rect_table.rowCount() == 1, timeout=10_000)
     assert page.complaint_table.item(0, 2).text() == "7"
     assert page.complaint_table.item(0, 6).text().startswith("21:")
+    # every column but the free text shows its whole text, and the table does not scroll sideways
+    table = page.complaint_table
+    margin = 2 * (table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, table) + 1)
+    for column in (0, 1, 2, 3, 5, 6):
+        text = table.item(0, column).text()
+        assert table.columnWidth(column) >= table.fontMetrics().horizontalAdvance(text) + margin + 4, text
+    assert sum(table.columnWidth(c) for c in range(table.columnCount())) <= table.viewport().width()
     assert "1 个办不成事案件已超过 20 分钟未处理" in page.alerts.text()
     assert page.rect_table.item(0, 0).text() == "ticket:A8"
     # window 3's workstation stops syncing: five minutes after its last round it is shown offline

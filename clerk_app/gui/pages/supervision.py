@@ -92,15 +92,30 @@ def _table(headers: list[str], name: str) -> QTableWidget:
     return table
 
 
+#: pixels added to a column fitted to its contents
+FIT_SLACK = 10
+#: the free-text column: at most this wide, and at least this wide when room is short
+FIT_WIDE_MAX = 280
+FIT_WIDE_MIN = 120
+
+
 def _fit(table: QTableWidget, wide: int) -> None:
-    """Columns as wide as their contents, the free-text column ``wide`` capped."""
+    """Columns as wide as their contents (with a little room, so that a short status such as
+    已转办 is never cut by the style's margins); the free-text column ``wide`` takes the room
+    that is left (capped), so that the table does not scroll sideways when it can be helped; the
+    last column stretches into whatever remains."""
+    header = table.horizontalHeader()
+    header.setStretchLastSection(False)  # measured at its contents' width, stretched again below
     table.resizeColumnsToContents()
-    if wide == table.columnCount() - 1:  # the last column takes the room that is left
-        header = table.horizontalHeader()
-        header.setStretchLastSection(False)
-        header.setStretchLastSection(True)
-        return
-    table.setColumnWidth(wide, min(table.columnWidth(wide), 280))
+    last = table.columnCount() - 1
+    for column in range(last):
+        if column != wide:
+            table.setColumnWidth(column, table.columnWidth(column) + FIT_SLACK)
+    if wide != last:
+        others = sum(table.columnWidth(c) for c in range(table.columnCount()) if c != wide)
+        room = table.viewport().width() - others - FIT_SLACK  # the last column's room too
+        table.setColumnWidth(wide, max(FIT_WIDE_MIN, min(table.columnWidth(wide), FIT_WIDE_MAX, room)))
+    header.setStretchLastSection(True)
 
 
 def _item(text: str, colour: QColor | None = None) -> QTableWidgetItem:
