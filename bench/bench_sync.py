@@ -8,8 +8,9 @@ workstation. Each repeat gives a push and a pull ratio against the baseline meas
 it, and a push floor (the rows, ledger records and change-log entries a push must write, by
 ``executemany`` with no decisions, in a fresh central database) is measured after it; the
 figures reported are the medians (``ratio``: the median of those paired ratios; ``value``
-and ``baseline``: the medians of the rates). The baseline itself is unchanged: one
-``executemany`` of the rows into a plain table with the same keys.
+and ``baseline``: the medians of the rates; ``runs``: each repeat's ratio, ``rates``: its
+changes per second, ``baselines``: its baseline's rows per second). The baseline itself is
+unchanged: one ``executemany`` of the rows into a plain table with the same keys.
 
 Needs the PostgreSQL server (``CLERK_TEST_PG_URL``, default postgresql://postgres@127.0.0.1:5432/test);
 each run works in a fresh database that it drops afterwards. Run alone:
@@ -191,6 +192,8 @@ def _throughput(count: int, folder: Path, repeats: int = REPEATS) -> list[dict[s
             "baseline": round(baseline),
             "ratio": round(push_ratio, 3),
             "runs": [round(p / b, 3) for p, b in zip(pushes, baselines, strict=True)],
+            "rates": [round(p) for p in pushes],
+            "baselines": [round(b) for b in baselines],
         },
         {
             "name": f"push floor {count:,} changes (row + ledger + change log, executemany, no decisions)",
@@ -200,6 +203,7 @@ def _throughput(count: int, folder: Path, repeats: int = REPEATS) -> list[dict[s
             "baseline": round(baseline),
             "ratio": round(statistics.median(f / b for f, b in zip(floors, baselines, strict=True)), 3),
             "runs": [round(f / b, 3) for f, b in zip(floors, baselines, strict=True)],
+            "rates": [round(f) for f in floors],
         },
         {
             "name": f"pull {count:,} changes",
@@ -209,6 +213,7 @@ def _throughput(count: int, folder: Path, repeats: int = REPEATS) -> list[dict[s
             "baseline": round(baseline),
             "ratio": round(pull_ratio, 3),
             "runs": [round(p / b, 3) for p, b in zip(pulls, baselines, strict=True)],
+            "rates": [round(p) for p in pulls],
         },
     ]
 
