@@ -100,21 +100,24 @@ FIT_WIDE_MIN = 120
 
 
 def _fit(table: QTableWidget, wide: int) -> None:
-    """Columns as wide as their contents (with a little room, so that a short status such as
-    已转办 is never cut by the style's margins); the free-text column ``wide`` takes the room
-    that is left (capped), so that the table does not scroll sideways when it can be helped; the
-    last column stretches into whatever remains."""
+    """Columns as wide as their contents, with a little room when the table has it (so that a
+    short status such as 已转办 is not cut by the style's margins); the free-text column ``wide``
+    takes the room that is left (capped, and not below a floor), so that the table does not
+    scroll sideways when it can be helped; the last column stretches into whatever remains."""
     header = table.horizontalHeader()
     header.setStretchLastSection(False)  # measured at its contents' width, stretched again below
     table.resizeColumnsToContents()
-    last = table.columnCount() - 1
-    for column in range(last):
-        if column != wide:
-            table.setColumnWidth(column, table.columnWidth(column) + FIT_SLACK)
-    if wide != last:
-        others = sum(table.columnWidth(c) for c in range(table.columnCount()) if c != wide)
-        room = table.viewport().width() - others - FIT_SLACK  # the last column's room too
-        table.setColumnWidth(wide, max(FIT_WIDE_MIN, min(table.columnWidth(wide), FIT_WIDE_MAX, room)))
+    count = table.columnCount()
+    content = [table.columnWidth(column) for column in range(count)]
+    fixed = [column for column in range(count) if column != wide]
+    room = table.viewport().width()
+    spare = room - sum(content[c] for c in fixed) - min(content[wide], FIT_WIDE_MIN)
+    slack = max(0, min(FIT_SLACK, spare // max(1, len(fixed))))
+    for column in fixed:
+        table.setColumnWidth(column, content[column] + slack)
+    if wide != count - 1:
+        left = room - sum(content[c] + slack for c in fixed)
+        table.setColumnWidth(wide, min(content[wide], FIT_WIDE_MAX, max(FIT_WIDE_MIN, left)))
     header.setStretchLastSection(True)
 
 

@@ -439,6 +439,7 @@ class ReportsPage(Page):
                     [case_group.key, str(case_group.received), str(case_group.decided)]
                 ):
                     table.setItem(row, column, _item(text))
+            _fit(table, 0)
 
     def _show_queue(self, queue: QueueStats | None) -> None:
         if queue is None:
