@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject
 from PySide6.QtUiTools import QUiLoader
 from PySide6.QtWidgets import QWidget
 
 from clerk_app.paths import ui_file
 
-W = TypeVar("W", bound=QWidget)
+W = TypeVar("W", bound=QObject)
 
 
 def load_form(name: str, parent: QWidget | None = None) -> QWidget:

@@ -193,6 +193,8 @@ class MainWindow(QMainWindow):
         self.side.setFixedWidth(self._compact_sidebar_width() if compact else SIDEBAR_WIDTH)
         for page in self.pages:
             page.set_compact(compact)
+        for docked in self.docks.values():
+            docked.set_dock_compact(compact)
         docks = self.findChildren(QDockWidget)
         if docks:
             widths = [

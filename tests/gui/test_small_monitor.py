@@ -4,7 +4,7 @@ beside the docked queue panel without scrolling and with nothing squeezed below 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, QSize
+from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
     QApplication,
@@ -112,6 +112,17 @@ def test_intake_form_fits_beside_the_queue_panel_at_1366x768(qtbot: QtBot, stati
                for f in (b.layout() for b in page.top_boxes) if isinstance(f, QFormLayout))  # fmt: skip
     qtbot.waitUntil(lambda: panel.waiting.rowCount() == 5, timeout=5000)
     assert panel.waiting.horizontalScrollBar().maximum() == 0, "the waiting list's columns are cut"
+    # nothing parked: the waiting list has the room, and all five tickets show
+    assert not panel.parked.isVisible() and panel.parked_title.text() == "已挂起：无"
+    qtbot.waitUntil(lambda: panel.waiting.verticalScrollBar().maximum() == 0, timeout=3000)
+    # a parked ticket: the parked list shows again, at least two rows high
+    qtbot.mouseClick(panel.buttons["startButton"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.view is not None and panel.view.current.state == "serving", timeout=5000)
+    qtbot.mouseClick(panel.buttons["parkButton"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.parked.count() == 1 and panel.parked.isVisible(), timeout=5000)
+    assert panel.parked_title.text() == "已挂起（双击回呼）"
+    two_rows = 2 * 2 * panel.parked.fontMetrics().height()
+    qtbot.waitUntil(lambda: panel.parked.height() >= two_rows, timeout=3000)
     matters = page.matter_list
     assert matters.horizontalScrollBar().maximum() == 0
     widest = max(matters.visualItemRect(matters.item(i)).width() for i in range(matters.count()))

@@ -50,6 +50,10 @@ class Page(QWidget):
         self.layout_.setContentsMargins(*(COMPACT_MARGINS if compact else MARGINS))
         self.heading.setVisible(not compact)
 
+    def set_dock_compact(self, compact: bool) -> None:
+        """Docked beside the pages (its margins and heading set by the dock): lay out for a small
+        monitor or a large one. Nothing by default."""
+
     def fit_width(self, width: int) -> None:
         """The window leaves this page ``width`` px: a page that can reflow does so here."""
 

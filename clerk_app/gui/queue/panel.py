@@ -30,8 +30,10 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
+    QVBoxLayout,
     QWidget,
 )
 from sqlalchemy.exc import DBAPIError
@@ -57,6 +59,14 @@ log = logging.getLogger("clerk.queue")
 
 PROBE_MS = 5_000
 REFRESH_MS = 3_000
+#: the panel's style on a small monitor, after queue_panel.qss
+COMPACT_QSS = """
+QLabel#currentNumber { font-size: 44px; }
+QPushButton { min-height: 32px; padding: 2px 6px; }
+QHeaderView::section { padding: 3px 6px; }
+"""
+#: the fewest rows the waiting list (with its header) and the parked list are given
+LIST_MIN_ROWS = 2
 KEYS = {
     "callNextButton": "Shift+F5",
     "recallButton": "Shift+F6",
@@ -111,6 +121,7 @@ class QueuePanel(Page):
         self._case_service: CaseService | None = None
         form = load_form("queue_panel.ui", self)
         form.setStyleSheet(style_sheet("queue_panel.qss"))
+        self.form = form
         self.layout_.addWidget(form, 1)
         self.banner = child(form, QLabel, "modeBanner")
         self.number = child(form, QLabel, "currentNumber")
@@ -120,6 +131,15 @@ class QueuePanel(Page):
         self.waiting = child(form, QTableWidget, "waitingTable")
         self.parked = child(form, QListWidget, "parkedList")
         self.local_button = child(form, QPushButton, "localTicketButton")
+        self.parked_title = child(form, QLabel, "parkedTitle")
+        self._row_height = self.waiting.verticalHeader().defaultSectionSize()
+        self.lists = child(form, QVBoxLayout, "listsLayout")
+        # the two lists share the dock's height 3:1 (the form's stretch) instead of each first
+        # taking its default size, and the parked list shows only when a ticket is parked: on a
+        # 1366×768 monitor the waiting list showed 3 rows
+        for widget, rows in ((self.waiting, LIST_MIN_ROWS + 1), (self.parked, LIST_MIN_ROWS)):
+            widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+            widget.setMinimumHeight(rows * widget.fontMetrics().height() * 2)
         self.buttons = {name: child(form, QPushButton, name) for name in KEYS}
         for name, button in self.buttons.items():
             button.setText(f"{key_text(name)} {pgettext(KEY_CONTEXT, LABELS[name])}")
@@ -136,6 +156,13 @@ class QueuePanel(Page):
         self._refresh_timer.timeout.connect(self.refresh)
         self._probe_timer = QTimer(self)
         self._probe_timer.timeout.connect(self._probe)
+
+    def set_dock_compact(self, compact: bool) -> None:
+        """Docked, on a 1366×768 monitor: the keys a little shorter and the number a little
+        smaller, so that the waiting list shows five tickets."""
+        self.form.setStyleSheet(style_sheet("queue_panel.qss") + (COMPACT_QSS if compact else ""))
+        rows = self.waiting.verticalHeader()
+        rows.setDefaultSectionSize(self.waiting.fontMetrics().height() + 8 if compact else self._row_height)
 
     def showEvent(self, event: QShowEvent) -> None:
         """The panel polls only while it is on screen (a closed workstation makes no calls)."""
@@ -434,6 +461,9 @@ class QueuePanel(Page):
             item = QListWidgetItem(f"{t.number}  {state_label(t.state)}")
             item.setData(Qt.ItemDataRole.UserRole, t.id)
             self.parked.addItem(item)
+        self.parked.setVisible(bool(view.parked))
+        self.lists.setStretch(1, 1 if view.parked else 0)  # the waiting list takes the room
+        self.parked_title.setText(_("已挂起（双击回呼）") if view.parked else _("已挂起：无"))
         self.view_changed.emit(view)
 
     def _state_text(self, current: TicketView | None, view: WindowView) -> str:
