@@ -367,9 +367,9 @@ __all__ = [
 ]
 
 
-def seed_demo_queue(store: Store, windows: int = 24) -> bool:
+def seed_demo_queue(store: Store, windows: int = 24, now: dt.datetime | None = None) -> bool:
     """Add the demo categories and window mappings unless present, and on a central store the
-    day's demo appointments (called by the demo seeding)."""
+    day's demo appointments (the day of ``now``, by default today; called by the demo seeding)."""
     from clerk_app.services.queue_rules import DEMO_CATEGORIES, demo_window_categories
 
     with store.unit_of_work() as uow:
@@ -385,5 +385,5 @@ def seed_demo_queue(store: Store, windows: int = 24) -> bool:
     # the day's bookings in a unit of work of their own, after this one has ended (a second
     # write transaction inside the first would wait for its own lock on SQLite)
     if store.is_central:
-        seed_demo_appointments(store)
+        seed_demo_appointments(store, now)
     return not seeded

@@ -21,7 +21,7 @@ from clerk_app.services import queue_appointments
 from clerk_app.services.appointment_book import AppointmentBook
 from clerk_app.services.errors import UserError
 from clerk_app.services.queue import QueueService, seed_demo_queue
-from clerk_app.services.queue_appointments import demo_code, seed_demo_appointments
+from clerk_app.services.queue_appointments import demo_code
 from clerk_app.services.runtime import open_store
 from clerk_app.store.models import AuditEntry
 from clerk_app.store.models.queue import Appointment
@@ -46,8 +46,7 @@ BAD_ID = GOOD_ID_1[:-1] + ("0" if GOOD_ID_1[-1] != "0" else "1")
 
 def _hall(db_url: str) -> tuple[Store, AppointmentBook, QueueService, StepClock]:
     store = open_store(db_url, kind="central")
-    seed_demo_queue(store)
-    seed_demo_appointments(store, MORNING)
+    seed_demo_queue(store, now=MORNING)  # the test's day, whatever the date today
     clock = StepClock(MORNING)
     return store, AppointmentBook(store, clock=clock), QueueService(store, clock=clock), clock
 

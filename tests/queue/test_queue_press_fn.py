@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from clerk_app.security.roles import Role
 from clerk_app.services.errors import UserError
 from clerk_app.services.queue import BoardListener, QueueService, seed_demo_queue
-from clerk_app.services.queue_rules import QueuePolicy
+from clerk_app.services.queue_rules import QueuePolicy, service_day
 from clerk_app.services.runtime import open_store
 from clerk_app.store.models import ChangeLogEntry
 from clerk_app.store.models.queue import Ticket, TicketEvent
@@ -289,7 +289,7 @@ def test_a_workstation_of_an_earlier_release_still_notifies_the_displays(central
     try:
         assert connected.wait(5)
         params = {"key": key(), "window": 6, "clerk": uuid.UUID(int=6), "clerk_name": "窗口6",
-                  "now": dt.datetime.now(dt.UTC), "day": dt.datetime.now(dt.UTC).date(),
+                  "now": dt.datetime.now(dt.UTC), "day": service_day(dt.datetime.now(dt.UTC)),
                   "device": central.device_id, "ticket_hlc": "1-0000-x", "event_hlc": "1-0001-x",
                   "event_id": uuid.uuid4(), "called": "called",
                   "defaults": queue_claim.policy_defaults()}  # fmt: skip
