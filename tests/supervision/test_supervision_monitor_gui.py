@@ -87,6 +87,7 @@ def test_monitor_picks_up_a_case_registered_elsewhere_and_alerts(
         text = table.item(0, column).text()
         assert table.columnWidth(column) >= table.fontMetrics().horizontalAdvance(text) + margin + 4, text
     assert sum(table.columnWidth(c) for c in range(table.columnCount())) <= table.viewport().width()
+    assert table.item(0, 4).toolTip() == table.item(0, 4).text()  # the free text, whole, on hover
     assert "1 个办不成事案件已超过 20 分钟未处理" in page.alerts.text()
     assert page.rect_table.item(0, 0).text() == "ticket:A8"
     # window 3's workstation stops syncing: five minutes after its last round it is shown offline

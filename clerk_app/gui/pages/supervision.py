@@ -92,6 +92,8 @@ def _table(headers: list[str], name: str) -> QTableWidget:
     return table
 
 
+#: a cell's text longer than this many characters is also its tooltip
+TOOLTIP_FROM = 8
 #: pixels added to a column fitted to its contents
 FIT_SLACK = 10
 #: the free-text column: at most this wide, and at least this wide when room is short
@@ -123,6 +125,8 @@ def _fit(table: QTableWidget, wide: int) -> None:
 
 def _item(text: str, colour: QColor | None = None) -> QTableWidgetItem:
     item = QTableWidgetItem(text)
+    if len(text) > TOOLTIP_FROM:
+        item.setToolTip(text)  # the whole text where a narrow column elides it
     if colour is not None:
         item.setForeground(QBrush(colour))
     return item
