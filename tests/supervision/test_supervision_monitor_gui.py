@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QApplication, QStyle
 from pytestqt.qtbot import QtBot
 from sqlalchemy import update
@@ -131,6 +131,8 @@ def test_report_page_shows_figures_charts_and_exports(
     assert page.tiles["complaints"].text() == "1 / 0"
     assert page.tiles["tickets"].text() == "0 / —" and page.queue_table.rowCount() == 0
     assert page.window_table.item(0, 0).text() == "3" and page.window_table.item(0, 4).text() == "66.7%"
+    # matter codes share their beginnings: a narrow column keeps both ends of each
+    assert page.matter_table.textElideMode() == Qt.TextElideMode.ElideMiddle
     assert len(page.level_chart.series()) == 1 and page.level_chart.series()[0].count() == 3
     assert len(page.complaint_chart.series()) == 1
     csv_path, pdf_path, xlsx_path = tmp_path / "report.csv", tmp_path / "report.pdf", tmp_path / "report.xlsx"

@@ -375,6 +375,8 @@ class ReportsPage(Page):
             [_("窗口"), _("评价数"), _("好评"), _("差评"), _("满意率")], "reportWindows"
         )
         self.matter_table = _table([_("事项编码"), _("收件"), _("已办结")], "reportMatters")
+        # a hall's matter codes share their first twenty characters: cut in the middle, not the end
+        self.matter_table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.clerk_table = _table([_("工作人员"), _("收件"), _("已办结")], "reportClerks")
         self.queue_table = _table(
             [_("类别"), _("叫号数"), _("等候中位数（分钟）"), _("办理中位数（分钟）")], "reportQueue"
