@@ -11,9 +11,9 @@ their result. If the database refuses a statement (a grant or row-level-security
 constraint), the batch is redone under savepoints, a refused part again in halves until each
 refused entry is alone, and each refused entry is recorded as rejected (reason ``denied``, or
 ``unique_conflict`` when a new row's unique key is already held by another row) instead of
-blocking the device's outbox forever. The rejection rows a batch
-writes are returned with the batch's rows, so that the workstation records them in the same local
-transaction as the acknowledgement.
+blocking the device's outbox forever. The rejection rows a batch writes are returned with the
+batch's rows, so that the workstation records them in the same local transaction as the
+acknowledgement.
 """
 
 from __future__ import annotations

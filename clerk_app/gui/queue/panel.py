@@ -120,7 +120,8 @@ class QueuePanel(Page):
         self._block_reserved = False
         self._case_service: CaseService | None = None
         form = load_form("queue_panel.ui", self)
-        form.setStyleSheet(style_sheet("queue_panel.qss"))
+        self._style = style_sheet("queue_panel.qss")
+        form.setStyleSheet(self._style)
         self.form = form
         self.layout_.addWidget(form, 1)
         self.banner = child(form, QLabel, "modeBanner")
@@ -160,7 +161,7 @@ class QueuePanel(Page):
     def set_dock_compact(self, compact: bool) -> None:
         """Docked, on a 1366×768 monitor: the keys a little shorter and the number a little
         smaller, so that the waiting list shows five tickets."""
-        self.form.setStyleSheet(style_sheet("queue_panel.qss") + (COMPACT_QSS if compact else ""))
+        self.form.setStyleSheet(self._style + (COMPACT_QSS if compact else ""))
         rows = self.waiting.verticalHeader()
         rows.setDefaultSectionSize(self.waiting.fontMetrics().height() + 8 if compact else self._row_height)
 
